@@ -138,7 +138,7 @@ def not_null(ptr: int | None, error: type[CryptoError], message: str) -> int:
 class Owned:
     """Frees an OpenSSL pointer with its free function when the object is collected."""
 
-    __slots__ = ("ptr", "_free")
+    __slots__ = ("_free", "ptr")
 
     def __init__(self, ptr: int, free: Callable[[int], None]) -> None:
         self.ptr = ptr

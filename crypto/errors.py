@@ -23,3 +23,17 @@ class CertificateError(CryptoError):
 
 class KeyNotFound(CryptoError):
     """A key provider has no key with the requested id or version."""
+
+
+class InvalidToken(CryptoError):
+    """A JOSE token (JWS / JWT) was rejected: malformed, disallowed algorithm or key,
+    unknown ``kid``, unsupported ``crit``, bad signature, or a failed claim check.
+
+    ``reason`` is a short stable code callers may map to protocol errors:
+    ``malformed``, ``header``, ``algorithm``, ``key``, ``signature``, ``expired``,
+    ``immature`` or ``claims``.
+    """
+
+    def __init__(self, message: str, *, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import enum
 
+from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
 
 from crypto import _libcrypto as _l
@@ -22,10 +23,11 @@ DEFAULT_SIGNER_ID = b"1234567812345678"
 CURVE_OID = "1.2.156.10197.1.301"
 SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
 KEY_SIZE = 32  # bytes of a scalar or coordinate
+MAX_SIGNER_ID_SIZE = 8190  # bytes; see _check_id
 # Order n of the SM2 curve (GB/T 32918.5), used to check raw signature values.
 CURVE_ORDER = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 
-if "sm2" not in asn1_keys.NamedCurve._map.values():  # noqa: SLF001 - asn1crypto's registry
+if "sm2" not in asn1_keys.NamedCurve._map.values():  # asn1crypto has no lookup API
     asn1_keys.NamedCurve.register("sm2", CURVE_OID, KEY_SIZE)
 
 
@@ -46,8 +48,12 @@ class SignatureEncoding(enum.Enum):
 def _check_id(signer_id: bytes) -> bytes:
     if not isinstance(signer_id, bytes):
         raise TypeError("signer_id must be bytes")
-    if not signer_id or len(signer_id) > 8191:  # ENTL is a 16-bit count of bits
-        raise ValueError("signer_id must be 1 to 8191 bytes")
+    # ENTL is a 16-bit count of bits. The empty ID is allowed because OpenSSL 1.1.1-3.x
+    # signs and verifies X.509 certificates, CSRs and CRLs with it unless told otherwise.
+    # libcrypto refuses IDs of UINT16_MAX / 8 = 8191 bytes or more, one byte short of
+    # what ENTL could count, so the bound is 8190.
+    if len(signer_id) > MAX_SIGNER_ID_SIZE:
+        raise ValueError(f"signer_id must be at most {MAX_SIGNER_ID_SIZE} bytes")
     return signer_id
 
 
@@ -152,6 +158,32 @@ def der_to_raw_signature(der: bytes) -> bytes:
     if not (0 < r < CURVE_ORDER and 0 < s < CURVE_ORDER):
         raise InvalidSignature("SM2 signature values out of range")
     return r.to_bytes(KEY_SIZE, "big") + s.to_bytes(KEY_SIZE, "big")
+
+
+class _SM2Cipher(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto has no types
+    """GM/T 0009 SM2Cipher: SEQUENCE { x INTEGER, y INTEGER, C3 OCTET STRING, C2 OCTET
+    STRING }."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto's declaration style
+        ("x", asn1_core.Integer),
+        ("y", asn1_core.Integer),
+        ("hash", asn1_core.OctetString),
+        ("ciphertext", asn1_core.OctetString),
+    ]
+
+
+def _require_der_ciphertext(ciphertext: bytes) -> None:
+    """Reject anything but the one DER encoding of an SM2Cipher.
+
+    libcrypto's decoder ignores bytes after the SEQUENCE and accepts BER lengths, so
+    without this check one ciphertext would have many encodings that all decrypt.
+    """
+    try:
+        canonical = _SM2Cipher.load(ciphertext, strict=True).dump(force=True)
+    except (ValueError, TypeError):
+        raise DecryptionError("malformed SM2 ciphertext") from None
+    if canonical != ciphertext:
+        raise DecryptionError("SM2 ciphertext is not in DER")
 
 
 class SM2PublicKey:
@@ -342,6 +374,7 @@ class SM2PrivateKey:
         """Decrypt a GM/T 0009 ciphertext; C3 (the SM3 check value) is verified."""
         if not ciphertext:
             raise DecryptionError("empty SM2 ciphertext")
+        _require_der_ciphertext(ciphertext)
         return _pkey_op(self._pkey, "EVP_PKEY_decrypt_init", "EVP_PKEY_decrypt", ciphertext,
                         DecryptionError, "SM2 decryption failed")
 
@@ -372,8 +405,13 @@ def pem_to_der(pem: bytes, label: str) -> bytes:
 
 
 def load_pem_private_key(pem: bytes) -> SM2PrivateKey:
-    """Load an unencrypted PKCS#8 (``PRIVATE KEY``) or SEC 1 (``EC PRIVATE KEY``) PEM."""
-    label = "EC PRIVATE KEY" if b"-----BEGIN EC PRIVATE KEY-----" in pem else "PRIVATE KEY"
+    """Load an unencrypted PKCS#8 (``PRIVATE KEY``) or SEC 1 (``EC PRIVATE KEY``) PEM.
+
+    SEC 1 is also accepted as ``SM2 PRIVATE KEY``, the label OpenSSL 3 gives it
+    (``openssl ec``, ``openssl pkey -traditional``).
+    """
+    label = next((f"{kind} PRIVATE KEY" for kind in ("EC", "SM2")
+                  if f"-----BEGIN {kind} PRIVATE KEY-----".encode() in pem), "PRIVATE KEY")
     if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem:
         raise InvalidKey("encrypted PEM private keys are not supported; decrypt it first")
     return SM2PrivateKey.from_der(pem_to_der(pem, label))

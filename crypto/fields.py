@@ -1,0 +1,93 @@
+"""Field encryption for personal identifiers stored in the database.
+
+``FieldCipher.seal`` encrypts a value with SM4-GCM under the current version of a data
+key; the token names the key version, so values sealed before a rotation still open.
+The caller's associated data (table, column, row id) is bound into the tag, so a sealed
+value copied to another row or column does not open. ``blind_index`` is an HMAC-SM3 of
+the normalised value under a separate, never-rotated index key, for equality lookup
+without decrypting (ID-card numbers, phone numbers).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Protocol
+
+from crypto.errors import DecryptionError
+from crypto.sm3 import hmac_sm3
+from crypto.sm4 import NONCE_SIZE, SM4GCM
+
+_PREFIX = "sm4gcm"
+
+
+class DataKeySource(Protocol):
+    """What a field cipher needs from a key provider."""
+
+    def unwrap_sm4(self, key_id: str, version: int | None = None) -> tuple[int, bytes]: ...
+
+
+def _aad(key_id: str, version: int, associated_data: bytes) -> bytes:
+    return b"|".join([_PREFIX.encode(), key_id.encode(), str(version).encode(),
+                      associated_data])
+
+
+class FieldCipher:
+    """Seal and open field values under a rotating SM4 data key."""
+
+    def __init__(self, keys: DataKeySource, key_id: str, index_key_id: str) -> None:
+        self._keys = keys
+        self._key_id = key_id
+        self._index_key_id = index_key_id
+        self._cache: dict[int, SM4GCM] = {}
+        self._index_key: bytes | None = None
+
+    def _cipher(self, version: int | None) -> tuple[int, SM4GCM]:
+        if version is not None and version in self._cache:
+            return version, self._cache[version]
+        got_version, raw = self._keys.unwrap_sm4(self._key_id, version)
+        cipher = SM4GCM(raw)
+        self._cache[got_version] = cipher
+        return got_version, cipher
+
+    def seal(self, value: str, associated_data: bytes) -> str:
+        """``sm4gcm.<key id>.<version>.<base64url(nonce || ciphertext || tag)>``."""
+        version, cipher = self._cipher(None)
+        nonce = os.urandom(NONCE_SIZE)
+        body = nonce + cipher.encrypt(nonce, value.encode(),
+                                      _aad(self._key_id, version, associated_data))
+        encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+        return f"{_PREFIX}.{self._key_id}.{version}.{encoded}"
+
+    def open(self, token: str, associated_data: bytes) -> str:
+        """The value sealed in ``token``; ``DecryptionError`` if anything differs."""
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != _PREFIX or parts[1] != self._key_id:
+            raise DecryptionError("not a sealed field of this key")
+        try:
+            version = int(parts[2])
+            body = base64.urlsafe_b64decode(parts[3] + "=" * (-len(parts[3]) % 4))
+        except (ValueError, binascii.Error):
+            raise DecryptionError("malformed sealed field") from None
+        if version < 1 or len(body) < NONCE_SIZE:
+            raise DecryptionError("malformed sealed field")
+        _, cipher = self._cipher(version)
+        plain = cipher.decrypt(body[:NONCE_SIZE], body[NONCE_SIZE:],
+                               _aad(self._key_id, version, associated_data))
+        try:
+            return plain.decode()
+        except UnicodeDecodeError:
+            raise DecryptionError("sealed field is not UTF-8") from None
+
+    def blind_index(self, normalised_value: str, context: str) -> str:
+        """Hex HMAC-SM3 of ``context || 0x00 || value`` under the index key.
+
+        ``context`` separates kinds of identifier (``id_card``, ``phone``) so equal
+        strings of different kinds do not share an index. The index key is pinned to its
+        first version: rotating it would need every index recomputed.
+        """
+        if self._index_key is None:
+            _, self._index_key = self._keys.unwrap_sm4(self._index_key_id, 1)
+        return hmac_sm3(self._index_key, context.encode() + b"\x00"
+                        + normalised_value.encode()).hex()

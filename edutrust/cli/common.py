@@ -1,0 +1,74 @@
+"""What every command shares: translated messages on stderr, reading and writing files
+with clear errors, and the two exceptions that set the exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from edutrust import i18n
+from edutrust.settings import language_from_env
+
+
+class CliError(Exception):
+    """Usage or unreadable input: exit 2 with one translated line on stderr."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    def render(self) -> str:
+        return i18n.translate(self.key, language_from_env(), **self.values)
+
+
+class NegativeAnswer(Exception):
+    """A well-formed question answered "no" (invalid signature, audit divergence): exit 1."""
+
+    def __init__(self, key: str = "", **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def say(key: str, **values: object) -> None:
+    """A translated progress or result message on stderr."""
+    click.echo(i18n.translate(key, language_from_env(), **values), err=True)
+
+
+def emit_json(document: object) -> None:
+    """The one machine-readable JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def read_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        raise CliError("cli.file_missing", path=path)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise CliError("cli.file_unreadable", path=path, reason=exc.strerror or exc) from None
+
+
+def write_file(path: str, data: bytes, *, private: bool = False) -> None:
+    """Write ``data``; private files are created 0600 from the start, never widened."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        if private:
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise CliError("cli.file_unwritable", path=path, reason=exc.strerror or exc) from None

@@ -1,0 +1,15 @@
+"""Alembic environment: runs migrations on the engine handed over by edutrust.database."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from edutrust.database import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=[Base.metadata],
+                      render_as_batch=engine.dialect.name == "sqlite")
+    context.run_migrations()

@@ -1,0 +1,43 @@
+"""Production serving through gunicorn; each worker builds its own app after the fork,
+so no database connection or key handle is shared between processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from edutrust.settings import Settings
+
+
+class _EduTrustGunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from edutrust.app import create_app
+        from edutrust.platform import open_platform
+
+        return create_app(open_platform(self._settings))
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "accesslog": None,  # the app logs each request as JSON, with secrets redacted
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "graceful_timeout": 10,
+        "timeout": 60,
+        "proc_name": "edutrust",
+    }
+    _EduTrustGunicorn(settings, options).run()

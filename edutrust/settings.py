@@ -1,0 +1,69 @@
+"""Every setting of the platform, read from ``EDUTRUST_*`` environment variables.
+
+Each option is documented where it is defined; docs/operations.md lists them too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # EDUTRUST_HOME: folder for the embedded database, the master key, keys and logs.
+    home: Path
+    # EDUTRUST_DATABASE_URL: SQLAlchemy URL. Default: SQLite file $EDUTRUST_HOME/edutrust.db
+    # (WAL mode). Production: postgresql+psycopg://user@host/db.
+    database_url: str
+    # EDUTRUST_REDIS_URL: Redis for rate limits, replay caches and short-lived state.
+    # Empty means an in-process store (single-process embedded mode only).
+    redis_url: str | None
+    # EDUTRUST_ISSUER: the OIDC issuer URL, also the public base URL of the platform.
+    issuer: str
+    # EDUTRUST_MASTER_KEY: base64 of the 16-byte SM4 master key that wraps every private
+    # key. Default: read from $EDUTRUST_HOME/master.key (created by `edutrust init`, 0600).
+    # In production inject it from a secret store, or use a hardware key provider.
+    master_key_b64: str | None
+    # EDUTRUST_LANG: language of CLI messages, "zh" (default) or "en". Web pages follow
+    # ui_locales / Accept-Language instead.
+    lang: str
+    # EDUTRUST_LOG_LEVEL: DEBUG, INFO (default), WARNING, ERROR. Logs are JSON lines.
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("EDUTRUST_HOME", "./var")).resolve()
+        return cls(
+            home=home,
+            database_url=_env("EDUTRUST_DATABASE_URL", f"sqlite:///{home / 'edutrust.db'}"),
+            redis_url=os.environ.get("EDUTRUST_REDIS_URL", "").strip() or None,
+            issuer=_env("EDUTRUST_ISSUER", "http://127.0.0.1:8000").rstrip("/"),
+            master_key_b64=os.environ.get("EDUTRUST_MASTER_KEY", "").strip() or None,
+            lang=language_from_env(),
+            log_level=_env("EDUTRUST_LOG_LEVEL", "INFO").upper(),
+        )
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.home / "master.key"
+
+
+def language_from_env() -> str:
+    """CLI language: EDUTRUST_LANG, else LANG/LC_ALL starting with ``en``, else Chinese."""
+    explicit = os.environ.get("EDUTRUST_LANG", "").strip().lower()
+    if explicit:
+        return "en" if explicit.startswith("en") else "zh"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").lower()
+        if value.startswith("en"):
+            return "en"
+        if value.startswith("zh"):
+            return "zh"
+    return "zh"

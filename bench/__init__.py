@@ -42,19 +42,13 @@ class PeerFailed(Exception):
     """A peer command could not run, exited non-zero, or printed nothing readable."""
 
 
-def ops_per_second(op: Callable[[], object], seconds: float, *, warm_up: bool = True,
-                   cpu_time: bool = False) -> float:
-    """Call ``op`` repeatedly for ``seconds`` of wall-clock time; return calls per second.
+def _calls_within(op: Callable[[], object], seconds: float, cpu_time: bool) -> tuple[int, float]:
+    """Call ``op`` until ``seconds`` of wall-clock time pass; (calls, time to divide by).
 
-    The rate divides by wall-clock time, or with ``cpu_time`` by this process's CPU time
-    (what ``openssl speed`` does without ``-elapsed``), which other processes competing
-    for the cores do not inflate. One untimed call comes first (unless ``warm_up`` is
-    false), so set-up costs and errors surface before timing. The clock is read once per
-    batch of about 10 ms, so reading it costs nothing measurable even for microsecond
-    operations; a single call longer than ``seconds`` still counts.
+    The clock is read once per batch of about 10 ms, so reading it costs nothing
+    measurable even for microsecond operations; a single call longer than ``seconds``
+    still counts.
     """
-    if warm_up:
-        op()
     wall = time.perf_counter
     divisor = time.process_time if cpu_time else wall
     count, batch = 0, 1
@@ -66,8 +60,44 @@ def ops_per_second(op: Callable[[], object], seconds: float, *, warm_up: bool = 
         count += batch
         now = wall()
         if now >= deadline:
-            return count / (divisor() - spent_from)
+            return count, divisor() - spent_from
         batch = max(1, int(count / (now - start) * 0.01))
+
+
+def ops_per_second(op: Callable[[], object], seconds: float, *, warm_up: bool = True,
+                   cpu_time: bool = False) -> float:
+    """Call ``op`` repeatedly for ``seconds`` of wall-clock time; return calls per second.
+
+    The rate divides by wall-clock time, or with ``cpu_time`` by this process's CPU time
+    (what ``openssl speed`` does without ``-elapsed``), which other processes taking
+    turns on the cores do not inflate. One untimed call comes first (unless ``warm_up``
+    is false), so set-up costs and errors surface before timing.
+    """
+    if warm_up:
+        op()
+    count, spent = _calls_within(op, seconds, cpu_time)
+    return count / spent
+
+
+def paired_ops_per_second(ours: Callable[[], object], peer: Callable[[], object],
+                          seconds: float, *, slices: int = 10,
+                          cpu_time: bool = False) -> tuple[float, float]:
+    """Rates of two in-process operations measured in alternating short slices.
+
+    ``seconds`` in total, split into ``slices`` turns each, the order flipping every
+    turn; both therefore see the same machine, and load that drifts over seconds
+    cancels out of their ratio far better than with back-to-back runs.
+    """
+    ours()
+    peer()
+    turn = seconds / (2 * slices)
+    ops, counts, spent = (ours, peer), [0, 0], [0.0, 0.0]
+    for i in range(slices):
+        for side in (0, 1) if i % 2 == 0 else (1, 0):
+            count, took = _calls_within(ops[side], turn, cpu_time)
+            counts[side] += count
+            spent[side] += took
+    return counts[0] / spent[0], counts[1] / spent[1]
 
 
 def run_peer(argv: Sequence[str], *, timeout: float) -> str:

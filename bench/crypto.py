@@ -9,6 +9,7 @@ both divide by elapsed time (``openssl speed -elapsed``).
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import os
 import re
@@ -20,9 +21,18 @@ from functools import partial
 import cryptography
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bench import Options, PeerFailed, Report, Row, ops_per_second, progress, run_peer
+from bench import (
+    Options,
+    PeerFailed,
+    Report,
+    Row,
+    ops_per_second,
+    paired_ops_per_second,
+    progress,
+    run_peer,
+)
 from crypto import _libcrypto
-from crypto.sm2 import SignatureEncoding, SM2PrivateKey
+from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PrivateKey, SM2PublicKey
 from crypto.sm3 import sm3
 from crypto.sm4 import SM4GCM
 
@@ -136,6 +146,57 @@ def _gmssl_version() -> str | None:
 
 # ---------------------------------------------------------------- the run
 
+class _SpeedLoopSM2:
+    """``openssl speed``'s SM2 loops, run in this process on the same libcrypto.
+
+    Like ``apps/speed.c``: one digest context per direction with the signer ID set
+    once, re-initialised before every call, signing into a preallocated buffer. Set
+    against our ``sign``/``verify`` in the same process, the ratio is the cost of our
+    binding alone (a new context per call, argument checks, strict DER parsing).
+    """
+
+    def __init__(self, key: SM2PrivateKey, public: SM2PublicKey, signature: bytes) -> None:
+        lib = _libcrypto.lib
+        self._lib, self._md = lib, _libcrypto.sm3_md()
+        self._key, self._public, self._signature = key, public, signature
+        self._ctxs: list[tuple[int, int]] = []
+        self._sign_ctx = self._context(key)
+        self._verify_ctx = self._context(public)
+        self._out = ctypes.create_string_buffer(72)  # largest DER SM2 signature
+        self._out_len = ctypes.c_size_t(72)
+
+    def _context(self, holder: SM2PrivateKey | SM2PublicKey) -> int:
+        lib = self._lib
+        pctx = lib.EVP_PKEY_CTX_new(holder._pkey, None)
+        mctx = lib.EVP_MD_CTX_new()
+        self._ctxs.append((mctx, pctx))
+        if not pctx or not mctx or lib.EVP_PKEY_CTX_set1_id(
+                pctx, DEFAULT_SIGNER_ID, len(DEFAULT_SIGNER_ID)) != 1:
+            raise PeerFailed("libcrypto: cannot set up the SM2 speed loop")
+        lib.EVP_MD_CTX_set_pkey_ctx(mctx, pctx)
+        return int(mctx)
+
+    def sign(self) -> None:
+        lib, ctx = self._lib, self._sign_ctx
+        self._out_len.value = 72
+        lib.EVP_DigestSignInit(ctx, None, self._md, None, self._key._pkey)
+        if lib.EVP_DigestSign(ctx, self._out, ctypes.byref(self._out_len), MESSAGE,
+                              len(MESSAGE)) != 1:
+            raise PeerFailed("libcrypto: SM2 sign failed in the speed loop")
+
+    def verify(self) -> None:
+        lib, ctx, sig = self._lib, self._verify_ctx, self._signature
+        lib.EVP_DigestVerifyInit(ctx, None, self._md, None, self._public._pkey)
+        if lib.EVP_DigestVerify(ctx, sig, len(sig), MESSAGE, len(MESSAGE)) != 1:
+            raise PeerFailed("libcrypto: SM2 verify failed in the speed loop")
+
+    def close(self) -> None:
+        for mctx, pctx in self._ctxs:
+            self._lib.EVP_MD_CTX_free(mctx)
+            self._lib.EVP_PKEY_CTX_free(pctx)
+        self._ctxs.clear()
+
+
 def _sm4_gcm_raw(key: bytes, nonce: bytes, buf: bytes) -> bytes:
     """SM4-GCM through cryptography's Cipher API directly: ours minus our wrapper."""
     enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
@@ -186,6 +247,10 @@ class _CryptoBench:
                            goal=GOAL if n == max(SIZES) else None) for n in SIZES}
         self.ctr = {n: Row(f"SM4-GCM encrypt MB/s, {_kib(n)}", "openssl speed -evp sm4-ctr",
                            goal=GOAL if n == max(SIZES) else None) for n in SIZES}
+        self.loop = _SpeedLoopSM2(self.key, self.public, self.signature)
+        loop_name = "openssl speed's loop, in-process"
+        self.loop_sign = Row(self.sign.measure, loop_name)
+        self.loop_verify = Row(self.verify.measure, loop_name)
         # The rows below share ours' figures with the rows above (same op, same round).
         self.raw = {n: Row(self.ctr[n].measure, "cryptography Cipher SM4-GCM, unwrapped",
                            ours=self.ctr[n].ours) for n in SIZES}
@@ -222,6 +287,13 @@ class _CryptoBench:
         self.sign.theirs.append(peer_sign)
         self.verify.theirs.append(peer_verify)
         self.verify.ours.append(self._ours(lambda: public.verify(signature, MESSAGE)))
+        for row, ours, loop in ((self.loop_sign, lambda: key.sign(MESSAGE), self.loop.sign),
+                                (self.loop_verify, lambda: public.verify(signature, MESSAGE),
+                                 self.loop.verify)):
+            ours_rate, loop_rate = paired_ops_per_second(ours, loop, self.seconds,
+                                                         cpu_time=not self.wall_clock)
+            row.ours.append(ours_rate)
+            row.theirs.append(loop_rate)
         for size in SIZES:
             self._buffer_round(size, ours_first)
         if self.gm is not None:
@@ -260,15 +332,18 @@ def run(options: Options) -> Report:
         raise PeerFailed("openssl: command not found")
     openssl_version = _openssl_version()
     bench = _CryptoBench(options)
-    for rnd in range(options.rounds):
-        progress(f"bench crypto: round {rnd + 1}/{options.rounds}")
-        bench.round(rnd)
-        for row in bench.openssl_rows():
-            progress(f"  {row.measure:<32} ours {row.ours[rnd]:>9,.1f}  "
-                     f"{row.peer:<26} {row.theirs[rnd]:>9,.1f}  "
-                     f"{row.ours[rnd] / row.theirs[rnd]:.2f}x")
+    try:
+        for rnd in range(options.rounds):
+            progress(f"bench crypto: round {rnd + 1}/{options.rounds}")
+            bench.round(rnd)
+            for row in bench.openssl_rows():
+                progress(f"  {row.measure:<32} ours {row.ours[rnd]:>9,.1f}  "
+                         f"{row.peer:<26} {row.theirs[rnd]:>9,.1f}  "
+                         f"{row.ours[rnd] / row.theirs[rnd]:.2f}x")
+    finally:
+        bench.loop.close()
 
-    rows = [*bench.openssl_rows(), *bench.raw.values()]
+    rows = [*bench.openssl_rows(), bench.loop_sign, bench.loop_verify, *bench.raw.values()]
     notes = [
         f"medians of {options.rounds} rounds of {options.seconds} s per figure; ours and "
         "the peer alternate within each round (SM2: our sign, openssl speed sm2, our "
@@ -277,6 +352,10 @@ def run(options: Options) -> Report:
         + ("wall-clock time" if options.wall_clock else
            "CPU time (openssl speed: user CPU time, its default; ours: process CPU time)"),
         "spread: half the min-max range of the rounds, relative to the median",
+        "in-process rows: our sign/verify against openssl speed's own loop (one context, "
+        "re-initialised per call) run through the same libcrypto in the same process, "
+        f"alternating in {options.seconds / 20:g} s slices: the cost of our binding alone, "
+        "free of the noise between processes",
         "SM4-GCM peer: the system OpenSSL 3.0 has no SM4-GCM, so `openssl speed` runs "
         "SM4-CTR (GCM is CTR plus GHASH, so this peer does strictly less work); the "
         "second peer is SM4-GCM through cryptography's Cipher API, i.e. the same engine "

@@ -56,6 +56,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "crypto.cert_written": {"zh": "已写入证书：{path}", "en": "certificate written to {path}"},
     "crypto.ca_key_mismatch": {"zh": "CA 私钥与 CA 证书不匹配",
                                "en": "the CA key does not match the CA certificate"},
+    "crypto.issue_failed": {"zh": "无法签发证书：{reason}",
+                            "en": "cannot issue the certificate: {reason}"},
     "crypto.not_ca": {"zh": "{path} 不是 CA 证书", "en": "{path} is not a CA certificate"},
     # -- command line: init, serve, keys ----------------------------------------------
     "init.created_home": {"zh": "已创建数据目录 {path}", "en": "created data folder {path}"},

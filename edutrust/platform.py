@@ -58,7 +58,7 @@ class Platform:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception:  # any failure means "not reachable"
             return False
 
     def certificate_pem(self, name: str) -> str | None:

@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         import redis
 
         redis.Redis.from_url(REDIS_URL).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.exit(f"--require-services: service unreachable: {exc}", returncode=2)
 
 

@@ -190,10 +190,14 @@ def cert_issue(ca_key_path: str, ca_cert_path: str, pub_path: str, subject: str,
     if ca_cert.public_key() != ca_key.public_key():
         raise CliError("crypto.ca_key_mismatch")
     subject_key = _load_public(pub_path)
-    if as_ca:
-        cert = x509.create_intermediate_ca(ca_key, ca_cert, subject_key, name,
-                                           days=valid_days, path_length=path_len)
-    else:
-        cert = x509.create_end_entity(ca_key, ca_cert, subject_key, name, days=valid_days)
+    try:
+        authority = x509.CertificateAuthority(ca_cert, ca_key)
+        if as_ca:
+            cert = x509.create_intermediate_ca(authority, name, subject_key, days=valid_days,
+                                               path_length=path_len)
+        else:
+            cert = x509.issue_end_entity(authority, name, subject_key, days=valid_days)
+    except CryptoError as exc:
+        raise CliError("crypto.issue_failed", reason=exc) from None
     write_file(out, cert.pem())
     say("crypto.cert_written", path=out)

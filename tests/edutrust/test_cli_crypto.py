@@ -148,7 +148,7 @@ def test_ca_and_issued_certificate_pass_openssl_verify(tmp_path: Path) -> None:
 
 def test_cert_issue_refuses_a_ca_key_that_does_not_match(tmp_path: Path,
                                                          keypair: tuple[Path, Path]) -> None:
-    key, pub = keypair
+    _, pub = keypair
     ca_key, other, ca = tmp_path / "ca.key", tmp_path / "other.key", tmp_path / "ca.pem"
     ok(edutrust("keygen", "--out", ca_key))
     ok(edutrust("keygen", "--out", other))

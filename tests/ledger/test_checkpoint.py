@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PrivateKey, SM2PublicKey
+from crypto.sm2 import (
+    DEFAULT_SIGNER_ID,
+    Encoding,
+    SignatureEncoding,
+    SM2PrivateKey,
+    SM2PublicKey,
+)
 from ledger import merkle
 from ledger.checkpoint import (
     Checkpoint,
@@ -467,3 +476,57 @@ def test_verify_note_needs_at_least_one_known_key(log_key: NoteSigner,
     assert [v.verifier for v in verify_note(note, [log_key.verifier()])] == [log_key.verifier()]
     with pytest.raises(InvalidNoteSignature):
         verify_note(note, [witness_keys[0].verifier()])
+
+
+# --- the worked example of docs/ledger.md (known answers) -------------------------------------
+
+EXAMPLE_LOG_VKEY = (
+    "example.edutrust.cn/log+916bbcdc+/2VkdXRydXN0LXNtMi1ub3RlL3YxCgToy6WHe/8etEWChU24/7P9cVn/"
+    "a6PPywKsMLswG5vINJeycte3N2TbmbQuJr6ePSnATogTC1Ym8fNHwBSl+9Oa")
+EXAMPLE_WITNESS_VKEY = (
+    "witness.example.edu.cn/w1+6c8c212c+/2VkdXRydXN0LXNtMi1jb3NpZ25hdHVyZS92MQoES66A+/ESPCTm0l"
+    "CM198pA2jVfuc1ea33kU8zkUhIhdKE5TBmf3tBHtd/sYClCxbO3pApl8dy5iCmBqKQtkhE7g==")
+EXAMPLE_NOTE = (
+    "example.edutrust.cn/log\n"
+    "3\n"
+    "vzqTxmrs+lIQ8KbnlGe7F+/6mKaIvttGk9I8HR/g9FA=\n"
+    "\n"
+    "\u2014 example.edutrust.cn/log kWu83DBFAiAuZDWdoBL8DTmBu/rZjeg/zEk8bvXynXsVRXG+TQ8FJQIhAOn"
+    "btj2McKBU5IO/2XPByGkN4573RooLeTWxwJxhYUR5\n"
+    "\u2014 witness.example.edu.cn/w1 bIwhLAAAAABpVbkAMEQCIGgxFxcOE3tOWVgvbpba6oOTpHI1dhCtaEp1Z"
+    "Aqv+1kDAiBFt8ksrGaQw7ZlOXO81e3QsxrhWui+zIyml6ix2zqbuw==\n").encode()
+
+
+def test_worked_example_of_the_docs_verifies() -> None:
+    leaves = [merkle.leaf_hash(b"leaf-%d" % i) for i in range(3)]
+    assert leaves[2].hex() == "843a53ba70c2678c3c5096ffa3efdf552f94753cdc0d412ce9fc3fc982fa3071"
+    root = merkle.root(leaves)
+    assert root.hex() == "bf3a93c66aecfa5210f0a6e79467bb17effa98a688bedb4693d23c1d1fe0f450"
+    log = NoteVerifier.from_vkey(EXAMPLE_LOG_VKEY)
+    witness = NoteVerifier.from_vkey(EXAMPLE_WITNESS_VKEY)
+    assert witness.kind is COSIG
+    result = verify_checkpoint(EXAMPLE_NOTE, log, policy=WitnessPolicy((witness,), 1))
+    assert result.checkpoint == Checkpoint("example.edutrust.cn/log", 3, root)
+    assert result.cosigners == {"witness.example.edu.cn/w1": 1767225600}
+    proof = merkle.InclusionProof.from_json(
+        {"index": 2, "size": 3, "hashes": ["pYpQDklR4wt5KUgm80+tXsxsEpflD18c4o/lu2AwtOw="]})
+    proof.verify(leaves[2], result.checkpoint.root_hash)
+
+
+def test_openssl_verifies_the_log_signature(tmp_path: Path, log_key: NoteSigner,
+                                            store: merkle.MemoryNodeStore) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command line")
+    folder = tmp_path
+    checkpoint = _checkpoint(store, 11)
+    (signature,) = SignedNote.parse(sign_checkpoint(checkpoint, log_key)).signatures
+    (folder / "text").write_bytes(checkpoint.text())
+    (folder / "sig").write_bytes(signature.signature)
+    (folder / "pub.pem").write_bytes(log_key.verifier().public_key.public_bytes(Encoding.PEM))
+    result = subprocess.run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin",
+         "-digest", "sm3", "-in", "text", "-sigfile", "sig",
+         "-pkeyopt", "distid:1234567812345678"],
+        cwd=folder, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Verified Successfully" in result.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
+from collections.abc import Sequence
 
 import pytest
 
@@ -369,7 +370,7 @@ class CountingStore:
     def __init__(self, inner: MemoryNodeStore) -> None:
         self.inner, self.calls, self.nodes = inner, 0, 0
 
-    def node_hashes(self, addresses: list[NodeAddress]) -> list[bytes]:
+    def node_hashes(self, addresses: Sequence[NodeAddress]) -> list[bytes]:
         self.calls += 1
         self.nodes += len(addresses)
         return self.inner.node_hashes(addresses)

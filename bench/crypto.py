@@ -245,7 +245,7 @@ class _CryptoBench:
         self.verify = Row(sm2.format("verify"), "openssl speed sm2", goal=GOAL)
         self.sm3 = {n: Row(f"SM3 MB/s, {_kib(n)} buffers", "openssl speed -evp sm3",
                            goal=GOAL if n == max(SIZES) else None) for n in SIZES}
-        self.ctr = {n: Row(f"SM4-GCM encrypt MB/s, {_kib(n)}", "openssl speed -evp sm4-ctr",
+        self.ctr = {n: Row(f"SM4-GCM encrypt MB/s, {_kib(n)} buffers", "openssl speed -evp sm4-ctr",
                            goal=GOAL if n == max(SIZES) else None) for n in SIZES}
         self.loop = _SpeedLoopSM2(self.key, self.public, self.signature)
         loop_name = "openssl speed's loop, in-process"

@@ -45,6 +45,12 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def new_revision(engine: Engine, message: str) -> None:
+    """Write a new migration from the difference between the models and the database
+    (a developer tool: review the generated file before committing it)."""
+    command.revision(alembic_config(engine), message=message, autogenerate=True)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to run again)."""
     command.upgrade(alembic_config(engine), "head")

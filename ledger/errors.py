@@ -49,3 +49,37 @@ class ForkDetected(InconsistentCheckpoint):
 
 class RollbackDetected(InconsistentCheckpoint):
     """The log presents a smaller tree than one already cosigned."""
+
+
+class PolicyError(LedgerError):
+    """An endorsement policy or principal is invalid (a role that does not exist, an
+    ``OutOf`` count outside 1..len, an empty gate), or a policy cannot be evaluated."""
+
+
+class PolicySyntaxError(PolicyError):
+    """Policy text does not parse; ``position`` is the 0-based index of the offending
+    character in the text and ``detail`` the message without the position."""
+
+    def __init__(self, detail: str, position: int) -> None:
+        super().__init__(f"{detail} (at position {position})")
+        self.detail = detail
+        self.position = position
+
+
+class InvalidMSPDefinition(LedgerError):
+    """An organisation's MSP definition is malformed or inconsistent: bad MSP id, no root
+    certificate, a CA certificate that is not a CA, a CRL no listed CA signed, bad JSON."""
+
+
+class IdentityError(LedgerError):
+    """An identity was rejected by its MSP, or cannot be issued or used.
+
+    ``reason`` is a short stable code: the ``crypto.x509.ValidationFailure`` value when the
+    certificate chain failed (``expired``, ``not_yet_valid``, ``untrusted``, ``signature``,
+    ...), ``revoked``, or one of ``malformed``, ``unknown_msp``, ``ca_certificate``,
+    ``key_usage``, ``no_role``, ``ambiguous_role``, ``key_mismatch``, ``issuance``.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -1,0 +1,574 @@
+"""A channel of the embedded ledger: execute → order → validate, then proofs and
+checkpoints.
+
+- **Execute**: ``endorse`` runs the contract on the peers the endorsement policy needs
+  (each simulates against committed state and signs the same results).
+- **Order**: the envelope is appended to the durable pending queue. A block is cut when
+  ``max_count`` transactions or ``max_bytes`` are pending, or when the oldest has waited
+  ``timeout_ms``; any waiting submitter, in any process, may cut it (group commit).
+- **Validate and commit**: signatures, identities and policies are checked in parallel
+  outside the lock; then, holding the channel's cutting lock, the MVCC pass, the Merkle
+  leaves, the orderer-signed header and every row of the block commit in one database
+  transaction. ``submit`` returns only after that commit: an acknowledged transaction is
+  never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from crypto.sm3 import sm3
+from ledger.block import GENESIS_PREVIOUS, Block, BlockHeader, data_hash
+from ledger.canonical import canonical_json
+from ledger.checkpoint import (
+    Checkpoint,
+    NoteSigner,
+    NoteVerifier,
+    SignatureKind,
+    SignedNote,
+    Witness,
+    add_cosignatures,
+    sign_checkpoint,
+)
+from ledger.config import CONFIG_KEY, CONFIG_NAMESPACE, ChannelConfig, ConfigError
+from ledger.contract import (
+    Context,
+    Contract,
+    ContractError,
+    Creator,
+    KeyModification,
+    SimulationStub,
+    StateEntry,
+)
+from ledger.errors import LedgerError, TreeRangeError
+from ledger.leaves import leaves_from_event
+from ledger.merkle import (
+    ConsistencyProof,
+    Frontier,
+    InclusionProof,
+    consistency_proof,
+    empty_root,
+    inclusion_proof,
+    leaf_hash,
+    stored_root,
+)
+from ledger.msp import Identity, SigningIdentity
+from ledger.policy import evaluate, policy_principals
+from ledger.storage.sql import BlockWriter, Receipt, SqlLedgerStore
+from ledger.tx import (
+    Endorsement,
+    Proposal,
+    ProposalResults,
+    ReadWriteSet,
+    Response,
+    Transaction,
+    Version,
+)
+from ledger.validation import (
+    BlockState,
+    IdentityCache,
+    SignatureCheck,
+    ValidationCode,
+    apply_writes,
+    check_mvcc,
+    check_signatures_parallel,
+)
+
+
+class TransactionRejected(LedgerError):
+    """A transaction was ordered but marked invalid (``receipt.code`` says why)."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(f"transaction {receipt.tx_id} is invalid: {receipt.code}")
+        self.receipt = receipt
+
+
+class CommitTimeout(LedgerError):
+    """A submitted transaction was not committed in time (it may still commit later)."""
+
+
+class _StateView:
+    """A ``StateReader`` over committed state of one namespace."""
+
+    def __init__(self, store: SqlLedgerStore, channel: str, namespace: str) -> None:
+        self._store, self._channel, self._ns = store, channel, namespace
+
+    def get(self, key: str) -> StateEntry | None:
+        return self._store.get_state(self._channel, self._ns, key)
+
+    def range(self, start: str, end: str) -> list[tuple[str, StateEntry]]:
+        with self._store.reads(self._channel) as reads:
+            return reads.range(self._ns, start, end)
+
+    def history(self, key: str) -> list[KeyModification]:
+        return self._store.history(self._channel, self._ns, key)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """An organisation's endorsing peer (in the embedded ledger, a key it holds here)."""
+
+    identity: SigningIdentity
+
+    @property
+    def msp_id(self) -> str:
+        return self.identity.identity.msp_id
+
+
+def _config_transaction(config: ChannelConfig, creator: SigningIdentity,
+                        admins: Sequence[SigningIdentity], function: str) -> Transaction:
+    encoded = config.encode()
+    proposal = Proposal.create(config.channel_id, CONFIG_NAMESPACE, function,
+                               (encoded.decode(),), creator.identity.id_bytes)
+    results = ProposalResults(sm3(proposal.signed_bytes()),
+                              ReadWriteSet(writes=((CONFIG_KEY, encoded),)),
+                              Response(200), None)
+    signed = results.signed_bytes()
+    return Transaction(proposal, creator.sign(proposal.signed_bytes()), results,
+                       tuple(Endorsement(a.identity.id_bytes, a.sign(signed)) for a in admins))
+
+
+def check_config_transaction(tx: Transaction, current: ChannelConfig | None,
+                             identities: IdentityCache, at: dt.datetime) -> ChannelConfig:
+    """The configuration a config transaction installs, or ``ConfigError``. Genesis
+    (``current`` None) must satisfy its own admin policy; an update, the current one."""
+    proposal = tx.proposal
+    if proposal.contract != CONFIG_NAMESPACE or len(proposal.args) != 1:
+        raise ConfigError("not a configuration transaction")
+    new = ChannelConfig.decode(proposal.args[0].encode())
+    writes = tx.results.rwset.writes
+    if writes != ((CONFIG_KEY, new.encode()),) or tx.results.proposal_hash != sm3(
+            proposal.signed_bytes()):
+        raise ConfigError("configuration write set does not match the proposal")
+    governing = current or new
+    if current is not None and (new.channel_id != current.channel_id
+                                or new.sequence != current.sequence + 1):
+        raise ConfigError("a configuration update must keep the channel and add 1 to sequence")
+    if new.channel_id != proposal.channel:
+        raise ConfigError("configuration for another channel")
+    try:
+        creator = identities.resolve(governing, proposal.creator, at)
+        creator.verify(tx.signature, proposal.signed_bytes())
+    except Exception as exc:
+        raise ConfigError(f"configuration creator: {exc}") from None
+    signers: dict[bytes, tuple[str, str]] = {}
+    signed = tx.results.signed_bytes()
+    for endorsement in tx.endorsements:
+        try:
+            identity = identities.resolve(governing, endorsement.endorser, at)
+            identity.verify(endorsement.signature, signed)
+        except Exception:  # noqa: S112 - an invalid signature counts for nothing
+            continue
+        signers[sm3(endorsement.endorser)] = (identity.msp_id, identity.role)
+    if not evaluate(governing.admin_policy, list(signers.values())):
+        raise ConfigError("the channel admin policy is not satisfied")
+    return new
+
+
+class Channel:
+    """One channel: its contracts, the peers that endorse, the orderer, the witnesses."""
+
+    def __init__(self, store: SqlLedgerStore, channel_id: str, *,
+                 contracts: Sequence[Contract], peers: Sequence[Peer],
+                 orderer: SigningIdentity, witnesses: Sequence[SigningIdentity] = (),
+                 workers: int = 2) -> None:
+        self.store = store
+        self.channel_id = channel_id
+        self.contracts = {c.name: c for c in contracts}
+        self.peers = {p.msp_id: p for p in peers}
+        self.orderer = orderer
+        self.witnesses = list(witnesses)
+        self.identities = IdentityCache()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
+                                        thread_name_prefix="ledger")
+        self._frontier: tuple[int, Frontier] | None = None
+        self._lock = threading.Lock()
+        self._config_cache: tuple[bytes, ChannelConfig] | None = None
+
+    # -- creation ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, store: SqlLedgerStore, config: ChannelConfig,
+               admins: Sequence[SigningIdentity], orderer: SigningIdentity) -> None:
+        """Write the genesis block holding ``config`` (its admin policy must be met)."""
+        if config.sequence != 0:
+            raise ConfigError("a genesis configuration has sequence 0")
+        if store.channel_exists(config.channel_id):
+            raise LedgerError(f"channel {config.channel_id} exists already")
+        now = dt.datetime.now(dt.UTC)
+        tx = _config_transaction(config, admins[0], admins, "genesis")
+        check_config_transaction(tx, None, IdentityCache(), now)
+        envelope = tx.encode()
+        header = BlockHeader(config.channel_id, 0, GENESIS_PREVIOUS, data_hash([envelope]),
+                             ("VALID",), 0, empty_root(), now, 0)
+        _check_orderer(config, orderer, now, IdentityCache())
+        block = Block(header, (envelope,), orderer.sign(header.encode()),
+                      orderer.identity.id_bytes)
+        store.create_channel(config.channel_id, config.encode(), block, tx.tx_id, now)
+
+    # -- reading ----------------------------------------------------------------------
+    def config(self) -> ChannelConfig:
+        with self.store.reads(self.channel_id) as reads:
+            row = reads.channel_row()
+        if row is None:
+            raise LedgerError(f"no channel {self.channel_id}")
+        raw = bytes(row[0])
+        cached = self._config_cache
+        if cached is None or cached[0] != raw:
+            cached = (raw, ChannelConfig.decode(raw))
+            self._config_cache = cached
+        return cached[1]
+
+    def status(self) -> dict[str, Any]:
+        with self.store.reads(self.channel_id) as reads:
+            row = reads.channel_row()
+            if row is None:
+                raise LedgerError(f"no channel {self.channel_id}")
+            header = reads.header(row[1] - 1)
+        pending, _ = self.store.pending_summary(self.channel_id)
+        assert header is not None
+        return {"channel": self.channel_id, "height": row[1], "tree_size": row[2],
+                "tree_root": header.tree_root.hex(), "last_block_hash": header.hash.hex(),
+                "config_sequence": self.config().sequence, "pending": pending}
+
+    def tree_size(self) -> int:
+        with self.store.reads(self.channel_id) as reads:
+            row = reads.channel_row()
+        if row is None:
+            raise LedgerError(f"no channel {self.channel_id}")
+        return int(row[2])
+
+    def root(self, size: int) -> bytes:
+        if size == 0:
+            return empty_root()
+        with self.store.reads(self.channel_id) as reads:
+            return stored_root(size, reads)
+
+    def inclusion_proof(self, index: int, size: int) -> InclusionProof:
+        if size > self.tree_size():
+            raise TreeRangeError(f"size {size} is beyond the tree")
+        with self.store.reads(self.channel_id) as reads:
+            return InclusionProof(index, size, tuple(inclusion_proof(index, size, reads)))
+
+    def consistency_proof(self, first: int, second: int) -> ConsistencyProof:
+        if second > self.tree_size():
+            raise TreeRangeError(f"size {second} is beyond the tree")
+        with self.store.reads(self.channel_id) as reads:
+            return ConsistencyProof(first, second,
+                                    tuple(consistency_proof(first, second, reads)))
+
+    def leaf(self, index: int) -> bytes:
+        leaf = self.store.leaf(self.channel_id, index)
+        if leaf is None:
+            raise TreeRangeError(f"no leaf {index}")
+        return leaf
+
+    def block(self, number: int) -> Block:
+        block = self.store.block(self.channel_id, number)
+        if block is None:
+            raise TreeRangeError(f"no block {number}")
+        return block
+
+    def state(self, contract: str, key: str) -> bytes | None:
+        entry = self.store.get_state(self.channel_id, contract, key)
+        return entry.value if entry else None
+
+    def history(self, contract: str, key: str) -> list[KeyModification]:
+        return self.store.history(self.channel_id, contract, key)
+
+    # -- execute ----------------------------------------------------------------------
+    def _contract(self, name: str) -> Contract:
+        contract = self.contracts.get(name)
+        if contract is None:
+            raise ContractError(f"no contract {name} on channel {self.channel_id}")
+        return contract
+
+    def _simulate(self, proposal: Proposal, creator: Identity, *, read_only: bool
+                  ) -> tuple[Response, SimulationStub]:
+        contract = self._contract(proposal.contract)
+        kind, method = contract.function(proposal.function)
+        if read_only != (kind == "query"):
+            raise ContractError(f"{proposal.function} is a {kind}; "
+                                f"{'evaluate' if kind == 'query' else 'submit'} it")
+        stub = SimulationStub(_StateView(self.store, self.channel_id, proposal.contract),
+                              proposal.tx_id, Creator(creator.msp_id, creator.role,
+                                                      creator.id_bytes),
+                              proposal.timestamp, read_only=read_only)
+        try:
+            result = method(Context(stub), *proposal.args)
+        except ContractError as exc:
+            return Response(400, str(exc)), stub
+        except TypeError as exc:  # wrong number of arguments
+            return Response(400, f"bad arguments: {exc}"), stub
+        payload = result.encode() if isinstance(result, str) else (result or b"")
+        return Response(200, "", payload), stub
+
+    def evaluate(self, client: SigningIdentity, contract: str, function: str,
+                 *args: str) -> bytes:
+        """Run a query on committed state; nothing is ordered."""
+        proposal = Proposal.create(self.channel_id, contract, function, args,
+                                   client.identity.id_bytes)
+        response, _ = self._simulate(proposal, client.identity, read_only=True)
+        if response.status != 200:
+            raise ContractError(response.message)
+        return response.payload
+
+    def _endorsers(self, contract: str) -> list[Peer]:
+        """Peers of the organisations the policy names, fewest first that satisfy it."""
+        policy = self.config().policy_for(contract)
+        named = {p.msp_id for p in policy_principals(policy)}
+        chosen: list[Peer] = []
+        for msp_id in sorted(named):
+            peer = self.peers.get(msp_id)
+            if peer is None:
+                continue
+            chosen.append(peer)
+            if evaluate(policy, [(p.msp_id, p.identity.identity.role) for p in chosen]):
+                return chosen
+        raise LedgerError(f"the peers here cannot satisfy the endorsement policy of {contract}")
+
+    def endorse(self, client: SigningIdentity, contract: str, function: str,
+                *args: str) -> Transaction:
+        """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
+        proposal = Proposal.create(self.channel_id, contract, function, args,
+                                   client.identity.id_bytes)
+        signature = client.sign(proposal.signed_bytes())
+        endorsers = self._endorsers(contract)
+
+        def run(peer: Peer) -> tuple[ProposalResults, Endorsement]:
+            response, stub = self._simulate(proposal, client.identity, read_only=False)
+            results = ProposalResults(sm3(proposal.signed_bytes()), stub.rwset(), response,
+                                      stub.event)
+            if response.status != 200:
+                raise ContractError(response.message)
+            return results, Endorsement(peer.identity.identity.id_bytes,
+                                        peer.identity.sign(results.signed_bytes()))
+
+        outcomes = list(self._pool.map(run, endorsers)) if len(endorsers) > 1 else \
+            [run(endorsers[0])]
+        first = outcomes[0][0]
+        if any(r != first for r, _ in outcomes):
+            raise LedgerError("endorsers returned different results (non-deterministic "
+                              "contract or concurrent commit); retry")
+        return Transaction(proposal, signature, first, tuple(e for _, e in outcomes))
+
+    # -- order and commit -------------------------------------------------------------
+    def submit(self, client: SigningIdentity, contract: str, function: str, *args: str,
+               timeout: float = 60.0) -> Receipt:
+        """Endorse, order and wait for the commit; ``TransactionRejected`` if the block
+        marked the transaction invalid."""
+        tx = self.endorse(client, contract, function, *args)
+        self.store.enqueue(self.channel_id, tx.tx_id, tx.encode())
+        receipt = self.wait([tx.tx_id], timeout)[tx.tx_id]
+        if receipt.code != ValidationCode.VALID.value:
+            raise TransactionRejected(receipt)
+        return receipt
+
+    def submit_endorsed(self, transactions: Sequence[Transaction],
+                        timeout: float = 120.0) -> dict[str, Receipt]:
+        """Order already endorsed transactions together and wait for all commits."""
+        self.store.enqueue_many(self.channel_id, [(t.tx_id, t.encode()) for t in transactions])
+        return self.wait([t.tx_id for t in transactions], timeout)
+
+    def update_config(self, new: ChannelConfig, admins: Sequence[SigningIdentity],
+                      timeout: float = 60.0) -> Receipt:
+        tx = _config_transaction(new, admins[0], admins, "update")
+        self.store.enqueue(self.channel_id, tx.tx_id, tx.encode(), config_tx=True)
+        receipt = self.wait([tx.tx_id], timeout)[tx.tx_id]
+        if receipt.code != ValidationCode.VALID.value:
+            raise TransactionRejected(receipt)
+        return receipt
+
+    def wait(self, tx_ids: list[str], timeout: float) -> dict[str, Receipt]:
+        """Wait until every transaction is in a committed block, cutting blocks when the
+        batch is full or its timeout has passed."""
+        deadline = time.monotonic() + timeout
+        found: dict[str, Receipt] = {}
+        pause = 0.0005
+        while True:
+            missing = [t for t in tx_ids if t not in found]
+            if missing:
+                found.update(self.store.receipts(self.channel_id, missing))
+            if len(found) == len(tx_ids):
+                return found
+            batch = self.config().batch
+            count, oldest = self.store.pending_summary(self.channel_id)
+            now = dt.datetime.now(dt.UTC)
+            if count and (count >= batch.max_count or oldest is None or
+                          (now - oldest).total_seconds() * 1000 >= batch.timeout_ms):
+                self.cut_block()
+                pause = 0.0005
+                continue
+            if time.monotonic() > deadline:
+                raise CommitTimeout(f"{len(tx_ids) - len(found)} transactions not committed "
+                                    f"within {timeout} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
+
+    def cut_block(self) -> int | None:
+        """Cut, validate and commit one block from the pending queue; its number, or
+        None if nothing was pending (another process may have cut it)."""
+        config = self.config()
+        batch = self.store.peek_pending(self.channel_id, config.batch.max_count,
+                                        config.batch.max_bytes)
+        if not batch:
+            return None
+        at = dt.datetime.now(dt.UTC)
+        is_config = batch[0][3]
+        checks: list[SignatureCheck] | None = None
+        if not is_config:
+            checks = check_signatures_parallel([b[2] for b in batch], config,
+                                               self.contracts, self.identities, at,
+                                               self._pool)
+        with self._lock, self.store.block_writer(self.channel_id) as writer:
+            return self._commit(writer, batch, checks, config, at)
+
+    def _commit(self, writer: BlockWriter, batch: list[tuple[int, str, bytes, bool, Any]],
+                checks: list[SignatureCheck] | None, config: ChannelConfig,
+                at: dt.datetime) -> int | None:
+        present = writer.pending_still_there([b[0] for b in batch])
+        row = writer.channel_row()
+        current = ChannelConfig.decode(bytes(row[0]))
+        height, tree_size = int(row[1]), int(row[2])
+        previous = writer.header(height - 1)
+        assert previous is not None
+        at = max(at, previous.timestamp)
+        if current.sequence != config.sequence or (checks is not None and any(
+                b[0] not in present for b in batch)):
+            config = current
+            checks = None
+        kept = [(b, i) for i, b in enumerate(batch) if b[0] in present]
+        if not kept:
+            return None
+        envelopes = [b[2] for b, _ in kept]
+        tx_ids = [b[1] for b, _ in kept]
+        if not batch[0][3] and checks is None:
+            checks = check_signatures_parallel(envelopes, config, self.contracts,
+                                               self.identities, at, self._pool)
+        elif checks is not None:
+            checks = [checks[i] for _, i in kept]
+        number = height
+        frontier = self._load_frontier(writer, tree_size)
+        state = BlockState(writer.versions, writer.range_versions)
+        codes: list[str] = []
+        leaves: list[list[bytes]] = []
+        writes: list[tuple[str, str, bytes | None, Version, str]] = []
+        new_nodes: list[tuple[Any, bytes]] = []
+        new_config: bytes | None = None
+        already = writer.committed_tx_ids(tx_ids)
+        seen: set[str] = set()
+        for num, envelope in enumerate(envelopes):
+            tx_id = tx_ids[num]
+            tx_leaves: list[bytes] = []
+            if tx_id in already or tx_id in seen:
+                code = ValidationCode.DUPLICATE_TXID
+            elif checks is None:  # a configuration block
+                try:
+                    tx = Transaction.decode(envelope)
+                    installed = check_config_transaction(tx, config, self.identities, at)
+                    code = ValidationCode.VALID
+                    new_config = installed.encode()
+                except LedgerError:
+                    code = ValidationCode.BAD_PAYLOAD
+            else:
+                check = checks[num]
+                code = check.code
+                if code is ValidationCode.VALID and check.tx is not None:
+                    if check.tx.tx_id != tx_id:
+                        code = ValidationCode.BAD_PAYLOAD
+                    else:
+                        code = check_mvcc(check.tx, state)
+                if code is ValidationCode.VALID and check.tx is not None:
+                    version = Version(number, num)
+                    apply_writes(check.tx, state, version)
+                    writes.extend((check.tx.proposal.contract, k, v, version, tx_id)
+                                  for k, v in check.tx.results.rwset.writes)
+                    try:
+                        tx_leaves = leaves_from_event(self.channel_id, tx_id,
+                                                      check.tx.results.event)
+                    except LedgerError:
+                        tx_leaves = []
+                    for leaf in tx_leaves:
+                        new_nodes.extend(frontier.append(leaf_hash(leaf)))
+            seen.add(tx_id)
+            codes.append(code.value)
+            leaves.append(tx_leaves)
+        header = BlockHeader(self.channel_id, number, previous.hash, data_hash(envelopes),
+                             tuple(codes), frontier.size, frontier.root(), at, config.sequence)
+        _check_orderer(config, self.orderer, at, self.identities)
+        block = Block(header, tuple(envelopes), self.orderer.sign(header.encode()),
+                      self.orderer.identity.id_bytes)
+        writer.write_block(block, codes, tx_ids, leaves, tree_size, writes, new_nodes, at,
+                           [b[0] for b, _ in kept], new_config)
+        self._frontier = (frontier.size, frontier)
+        return number
+
+    def _load_frontier(self, writer: BlockWriter, size: int) -> Frontier:
+        cached = self._frontier
+        if cached is not None and cached[0] == size:
+            # Copy: if this block's transaction rolls back, the cache must not have moved.
+            return Frontier.from_cover(size, cached[1].hashes())
+        return Frontier.load(size, writer)
+
+    # -- checkpoints ------------------------------------------------------------------
+    def log_signer(self) -> NoteSigner:
+        return NoteSigner(self.config().origin, self.orderer.signer, SignatureKind.NOTE)
+
+    def witness_signers(self) -> list[NoteSigner]:
+        return [NoteSigner(f"{w.identity.msp_id}.witness", w.signer, SignatureKind.COSIGNATURE)
+                for w in self.witnesses]
+
+    def checkpoint(self) -> bytes:
+        """The latest signed, cosigned checkpoint; a new one if the tree has grown."""
+        size = self.tree_size()
+        latest = self.store.latest_checkpoint(self.channel_id)
+        if latest is not None and latest[0] >= size:
+            return latest[1]
+        checkpoint = Checkpoint(self.config().origin, size, self.root(size))
+        log = self.log_signer()
+        note = sign_checkpoint(checkpoint, log)
+        cosignatures, states = [], {}
+        for signer in self.witness_signers():
+            stored = self.store.witness_state(self.channel_id, signer.name)
+            prior: dict[str, tuple[int, bytes]] = {}
+            if stored:
+                doc = json.loads(stored)
+                prior = {checkpoint.origin: (int(doc["size"]), bytes.fromhex(doc["root"]))}
+            witness = Witness(signer, [log.verifier()], state=prior)
+            old = witness.latest(checkpoint.origin)
+            proof: Sequence[bytes] = ()
+            if old is not None and 0 < old[0] < size:
+                proof = self.consistency_proof(old[0], size).hashes
+            cosignatures.append(witness.cosign(note, proof))
+            states[signer.name] = json.dumps({"size": size, "root": checkpoint.root_hash.hex()})
+        if cosignatures:
+            note = add_cosignatures(note, cosignatures)
+        self.store.store_checkpoint(self.channel_id, size, note, states)
+        stored_latest = self.store.latest_checkpoint(self.channel_id)
+        return stored_latest[1] if stored_latest else note
+
+    def verifiers(self) -> list[NoteVerifier]:
+        return [self.log_signer().verifier(), *(w.verifier() for w in self.witness_signers())]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def _check_orderer(config: ChannelConfig, orderer: SigningIdentity, at: dt.datetime,
+                   identities: IdentityCache) -> None:
+    identity = identities.resolve(config, orderer.identity.id_bytes, at)
+    if identity.msp_id != config.orderer_msp or identity.role != "orderer":
+        raise ConfigError("the orderer must be an orderer identity of the orderer MSP")
+
+
+def parse_signed_note(note: bytes) -> SignedNote:
+    return SignedNote.parse(note)
+
+
+__all__ = ["Channel", "CommitTimeout", "Peer", "TransactionRejected", "canonical_json"]

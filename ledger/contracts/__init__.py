@@ -1,0 +1,1 @@
+"""The contracts the platform ships. Each is deterministic and runs on any peer."""

@@ -1,0 +1,496 @@
+"""Append-only ledger tables through SQLAlchemy, for SQLite and PostgreSQL.
+
+A block, its transactions, state and history updates, Merkle leaves and nodes, and the
+removal of its transactions from the pending queue commit in one database transaction,
+so after a crash the ledger resumes at the last committed block with nothing that was
+acknowledged lost. Cutting a block first updates the channel row, which serialises
+cutters across processes (a row lock on PostgreSQL, the write lock on SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ledger.block import Block, BlockHeader
+from ledger.contract import KeyModification, StateEntry
+from ledger.errors import LedgerError, MissingNode
+from ledger.merkle import NodeAddress
+from ledger.tx import Version
+
+_CHUNK = 400  # keys per IN (...) query
+
+
+class LedgerBase(DeclarativeBase):
+    """The ledger's tables; migrations live with the composition root."""
+
+
+class ChannelRow(LedgerBase):
+    __tablename__ = "ledger_channels"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    config: Mapped[bytes] = mapped_column(LargeBinary)        # current ChannelConfig
+    height: Mapped[int] = mapped_column(BigInteger)              # number of blocks
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BlockRow(LedgerBase):
+    __tablename__ = "ledger_blocks"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    header: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signer: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TransactionRow(LedgerBase):
+    __tablename__ = "ledger_transactions"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tx_num: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tx_id: Mapped[str] = mapped_column(String(64), index=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    code: Mapped[str] = mapped_column(String(40))
+    leaf_start: Mapped[int | None] = mapped_column(BigInteger)
+    leaf_count: Mapped[int] = mapped_column(Integer)
+
+
+class StateRow(LedgerBase):
+    __tablename__ = "ledger_state"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx_num: Mapped[int] = mapped_column(Integer)
+
+
+class HistoryRow(LedgerBase):
+    __tablename__ = "ledger_history"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tx_num: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tx_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeafRow(LedgerBase):
+    __tablename__ = "ledger_leaves"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    block: Mapped[int] = mapped_column(BigInteger)
+    tx_id: Mapped[str] = mapped_column(String(64))
+
+
+class NodeRow(LedgerBase):
+    __tablename__ = "ledger_nodes"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CheckpointRow(LedgerBase):
+    __tablename__ = "ledger_checkpoints"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    note: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WitnessRow(LedgerBase):
+    """What each embedded witness last cosigned, so it never cosigns a fork."""
+
+    __tablename__ = "ledger_witness_state"
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    witness: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class PendingRow(LedgerBase):
+    """Endorsed transactions waiting for a block. Removed when their block commits."""
+
+    __tablename__ = "ledger_pending"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(64), index=True)
+    tx_id: Mapped[str] = mapped_column(String(64), unique=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    config_tx: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class Receipt:
+    """Where a committed transaction landed."""
+
+    __slots__ = ("block", "code", "leaf_count", "leaf_start", "tx_id", "tx_num")
+
+    def __init__(self, tx_id: str, block: int, tx_num: int, code: str,
+                 leaf_start: int | None, leaf_count: int) -> None:
+        self.tx_id, self.block, self.tx_num, self.code = tx_id, block, tx_num, code
+        self.leaf_start, self.leaf_count = leaf_start, leaf_count
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"tx_id": self.tx_id, "block": self.block, "tx_num": self.tx_num,
+                "code": self.code, "leaf_index": self.leaf_start,
+                "leaf_count": self.leaf_count}
+
+
+class _Reads:
+    """Reads shared by the store (own connection) and the block writer (its locked one)."""
+
+    def __init__(self, conn: Connection, channel: str) -> None:
+        self.conn = conn
+        self.channel = channel
+
+    def versions(self, namespace: str, keys: list[str]) -> dict[str, Version]:
+        found: dict[str, Version] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i: i + _CHUNK]
+            rows = self.conn.execute(
+                select(StateRow.key, StateRow.block, StateRow.tx_num)
+                .where(StateRow.channel_id == self.channel, StateRow.namespace == namespace,
+                       StateRow.key.in_(chunk)))
+            for key, block, tx_num in rows:
+                found[key] = Version(block, tx_num)
+        return found
+
+    def range(self, namespace: str, start: str, end: str) -> list[tuple[str, StateEntry]]:
+        query = (select(StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num)
+                 .where(StateRow.channel_id == self.channel, StateRow.namespace == namespace,
+                        StateRow.key >= start))
+        if end:
+            query = query.where(StateRow.key < end)
+        rows = self.conn.execute(query.order_by(StateRow.key).limit(10_001)).all()
+        if len(rows) > 10_000:
+            raise LedgerError("range query returns more than 10000 keys")
+        return [(k, StateEntry(v, Version(b, t))) for k, v, b, t in rows]
+
+    def range_versions(self, namespace: str, start: str, end: str) -> list[tuple[str, Version]]:
+        return [(k, e.version) for k, e in self.range(namespace, start, end)]
+
+    def node_hashes(self, addresses: Sequence[NodeAddress]) -> list[bytes]:
+        if not addresses:
+            return []
+        found: dict[tuple[int, int], bytes] = {}
+        wanted = [(a.level, a.index) for a in addresses]
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i: i + _CHUNK]
+            rows = self.conn.execute(
+                select(NodeRow.level, NodeRow.node_index, NodeRow.hash)
+                .where(NodeRow.channel_id == self.channel,
+                       or_(*[and_(NodeRow.level == lv, NodeRow.node_index == ix)
+                             for lv, ix in chunk])))
+            for level, index, digest in rows:
+                found[(level, index)] = digest
+        try:
+            return [found[w] for w in wanted]
+        except KeyError as exc:
+            raise MissingNode(f"no stored node {exc.args[0]}") from None
+
+    def channel_row(self) -> Any:
+        return self.conn.execute(select(ChannelRow.config, ChannelRow.height,
+                                        ChannelRow.tree_size)
+                                 .where(ChannelRow.channel_id == self.channel)).first()
+
+    def header(self, number: int) -> BlockHeader | None:
+        raw = self.conn.scalar(select(BlockRow.header).where(
+            BlockRow.channel_id == self.channel, BlockRow.number == number))
+        return BlockHeader.decode(raw) if raw is not None else None
+
+
+class BlockWriter(_Reads):
+    """A write transaction that holds the channel's cutting lock."""
+
+    def pending_still_there(self, seqs: list[int]) -> set[int]:
+        present: set[int] = set()
+        for i in range(0, len(seqs), _CHUNK):
+            present.update(self.conn.scalars(select(PendingRow.seq).where(
+                PendingRow.seq.in_(seqs[i: i + _CHUNK]))))
+        return present
+
+    def committed_tx_ids(self, tx_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(tx_ids), _CHUNK):
+            found.update(self.conn.scalars(select(TransactionRow.tx_id).where(
+                TransactionRow.channel_id == self.channel,
+                TransactionRow.tx_id.in_(tx_ids[i: i + _CHUNK]))))
+        return found
+
+    def write_block(self, block: Block, codes: list[str], tx_ids: list[str],
+                    leaves: list[list[bytes]], first_leaf: int,
+                    writes: list[tuple[str, str, bytes | None, Version, str]],
+                    nodes: list[tuple[NodeAddress, bytes]], timestamp: dt.datetime,
+                    pending_seqs: list[int], new_config: bytes | None) -> None:
+        header = block.header
+        c = self.channel
+        self.conn.execute(insert(BlockRow), [{
+            "channel_id": c, "number": header.number, "header": header.encode(),
+            "hash": header.hash, "signature": block.signature, "signer": block.signer}])
+        tx_rows, leaf_rows, next_leaf = [], [], first_leaf
+        for num, (envelope, code, tx_id, tx_leaves) in enumerate(
+                zip(block.envelopes, codes, tx_ids, leaves, strict=True)):
+            tx_rows.append({"channel_id": c, "block": header.number, "tx_num": num,
+                            "tx_id": tx_id, "envelope": envelope, "code": code,
+                            "leaf_start": next_leaf if tx_leaves else None,
+                            "leaf_count": len(tx_leaves)})
+            for leaf in tx_leaves:
+                leaf_rows.append({"channel_id": c, "leaf_index": next_leaf, "leaf": leaf,
+                                  "block": header.number, "tx_id": tx_id})
+                next_leaf += 1
+        self.conn.execute(insert(TransactionRow), tx_rows)
+        if leaf_rows:
+            self.conn.execute(insert(LeafRow), leaf_rows)
+        if nodes:
+            self.conn.execute(insert(NodeRow), [
+                {"channel_id": c, "level": a.level, "node_index": a.index, "hash": h}
+                for a, h in nodes])
+        if writes:
+            self._apply_state(writes, timestamp)
+        values: dict[str, Any] = {"height": header.number + 1, "tree_size": header.tree_size}
+        if new_config is not None:
+            values["config"] = new_config
+        self.conn.execute(update(ChannelRow).where(ChannelRow.channel_id == c).values(**values))
+        for i in range(0, len(pending_seqs), _CHUNK):
+            self.conn.execute(delete(PendingRow).where(
+                PendingRow.seq.in_(pending_seqs[i: i + _CHUNK])))
+
+    def _apply_state(self, writes: list[tuple[str, str, bytes | None, Version, str]],
+                     timestamp: dt.datetime) -> None:
+        c = self.channel
+        history = [{"channel_id": c, "namespace": ns, "key": k, "block": v.block,
+                    "tx_num": v.tx_num, "tx_id": tx_id, "value": value,
+                    "timestamp": timestamp} for ns, k, value, v, tx_id in writes]
+        self.conn.execute(insert(HistoryRow), history)
+        # The last write of a key in the block wins.
+        final: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
+        for ns, k, value, v, _ in writes:
+            final[(ns, k)] = (value, v)
+        deletes = [(ns, k) for (ns, k), (value, _) in final.items() if value is None]
+        upserts = [{"channel_id": c, "namespace": ns, "key": k, "value": value,
+                    "block": v.block, "tx_num": v.tx_num}
+                   for (ns, k), (value, v) in final.items() if value is not None]
+        for i in range(0, len(deletes), _CHUNK):
+            self.conn.execute(delete(StateRow).where(
+                StateRow.channel_id == c,
+                tuple_(StateRow.namespace, StateRow.key).in_(deletes[i: i + _CHUNK])))
+        if upserts:
+            dialect = self.conn.dialect.name
+            insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stmt = insert_fn(StateRow)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["channel_id", "namespace", "key"],
+                set_={"value": stmt.excluded.value, "block": stmt.excluded.block,
+                      "tx_num": stmt.excluded.tx_num})
+            for i in range(0, len(upserts), 1000):
+                self.conn.execute(stmt, upserts[i: i + 1000])
+
+
+class SqlLedgerStore:
+    """Everything the channel reads and writes, on one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def reads(self, channel: str) -> Iterator[_Reads]:
+        with self.engine.connect() as conn:
+            yield _Reads(conn, channel)
+
+    @contextmanager
+    def block_writer(self, channel: str) -> Iterator[BlockWriter]:
+        """A transaction holding the channel's cutting lock; commits on normal exit."""
+        with self.engine.begin() as conn:
+            locked = conn.execute(update(ChannelRow).where(ChannelRow.channel_id == channel)
+                                  .values(height=ChannelRow.height))
+            if locked.rowcount != 1:
+                raise LedgerError(f"no channel {channel}")
+            yield BlockWriter(conn, channel)
+
+    # -- channel lifecycle --------------------------------------------------------------
+    def channel_exists(self, channel: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(ChannelRow)
+                               .where(ChannelRow.channel_id == channel)) == 1
+
+    def create_channel(self, channel: str, config: bytes, genesis: Block, tx_id: str,
+                       created_at: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(ChannelRow), [{
+                "channel_id": channel, "config": config, "height": 0, "tree_size": 0,
+                "created_at": created_at}])
+            writer = BlockWriter(conn, channel)
+            writer.write_block(genesis, ["VALID"], [tx_id], [[]], 0, [], [], created_at, [],
+                               None)
+
+    def channels(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(ChannelRow.channel_id).order_by(
+                ChannelRow.channel_id)))
+
+    # -- pending queue -------------------------------------------------------------------
+    def enqueue(self, channel: str, tx_id: str, envelope: bytes, *, config_tx: bool = False
+                ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(PendingRow), [{
+                "channel_id": channel, "tx_id": tx_id, "envelope": envelope,
+                "config_tx": int(config_tx), "received_at": dt.datetime.now(dt.UTC)}])
+
+    def enqueue_many(self, channel: str, items: list[tuple[str, bytes]]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as conn:
+            conn.execute(insert(PendingRow), [
+                {"channel_id": channel, "tx_id": t, "envelope": e, "config_tx": 0,
+                 "received_at": now} for t, e in items])
+
+    def peek_pending(self, channel: str, max_count: int, max_bytes: int
+                     ) -> list[tuple[int, str, bytes, bool, dt.datetime]]:
+        """The oldest pending transactions that fit one block (a config transaction
+        always goes alone)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(PendingRow.seq, PendingRow.tx_id, PendingRow.envelope,
+                                       PendingRow.config_tx, PendingRow.received_at)
+                                .where(PendingRow.channel_id == channel)
+                                .order_by(PendingRow.seq).limit(max_count)).all()
+        batch: list[tuple[int, str, bytes, bool, dt.datetime]] = []
+        size = 0
+        for seq, tx_id, envelope, config_tx, received in rows:
+            if config_tx:
+                if not batch:
+                    batch.append((seq, tx_id, envelope, True, _utc(received)))
+                break
+            if batch and size + len(envelope) > max_bytes:
+                break
+            size += len(envelope)
+            batch.append((seq, tx_id, envelope, False, _utc(received)))
+        return batch
+
+    def pending_summary(self, channel: str) -> tuple[int, dt.datetime | None]:
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(select(func.count(), func.min(PendingRow.received_at))
+                                         .where(PendingRow.channel_id == channel)).one()
+        return int(count), _utc(oldest) if oldest else None
+
+    def is_pending(self, tx_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(PendingRow)
+                               .where(PendingRow.tx_id == tx_id)) == 1
+
+    # -- reading the ledger --------------------------------------------------------------
+    def receipt(self, channel: str, tx_id: str) -> Receipt | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(TransactionRow.block, TransactionRow.tx_num,
+                                      TransactionRow.code, TransactionRow.leaf_start,
+                                      TransactionRow.leaf_count)
+                               .where(TransactionRow.channel_id == channel,
+                                      TransactionRow.tx_id == tx_id)
+                               .order_by(TransactionRow.block, TransactionRow.tx_num)).first()
+        return Receipt(tx_id, *row) if row else None
+
+    def receipts(self, channel: str, tx_ids: list[str]) -> dict[str, Receipt]:
+        found: dict[str, Receipt] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(tx_ids), _CHUNK):
+                rows = conn.execute(select(TransactionRow.tx_id, TransactionRow.block,
+                                           TransactionRow.tx_num, TransactionRow.code,
+                                           TransactionRow.leaf_start, TransactionRow.leaf_count)
+                                    .where(TransactionRow.channel_id == channel,
+                                           TransactionRow.tx_id.in_(tx_ids[i: i + _CHUNK]))
+                                    .order_by(TransactionRow.block.desc()))
+                for tx_id, block, tx_num, code, leaf_start, leaf_count in rows:
+                    found[tx_id] = Receipt(tx_id, block, tx_num, code, leaf_start, leaf_count)
+        return found
+
+    def get_state(self, channel: str, namespace: str, key: str) -> StateEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(StateRow.value, StateRow.block, StateRow.tx_num).where(
+                StateRow.channel_id == channel, StateRow.namespace == namespace,
+                StateRow.key == key)).first()
+        return StateEntry(row[0], Version(row[1], row[2])) if row else None
+
+    def history(self, channel: str, namespace: str, key: str) -> list[KeyModification]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(HistoryRow.tx_id, HistoryRow.block, HistoryRow.tx_num,
+                                       HistoryRow.value, HistoryRow.timestamp)
+                                .where(HistoryRow.channel_id == channel,
+                                       HistoryRow.namespace == namespace,
+                                       HistoryRow.key == key)
+                                .order_by(HistoryRow.block, HistoryRow.tx_num)).all()
+        return [KeyModification(t, Version(b, n), v, _utc(ts)) for t, b, n, v, ts in rows]
+
+    def block(self, channel: str, number: int) -> Block | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(BlockRow.header, BlockRow.signature, BlockRow.signer)
+                               .where(BlockRow.channel_id == channel,
+                                      BlockRow.number == number)).first()
+            if row is None:
+                return None
+            envelopes = conn.scalars(select(TransactionRow.envelope).where(
+                TransactionRow.channel_id == channel, TransactionRow.block == number)
+                .order_by(TransactionRow.tx_num)).all()
+        return Block(BlockHeader.decode(row[0]), tuple(envelopes), row[1], row[2])
+
+    def leaf(self, channel: str, index: int) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(LeafRow.leaf).where(LeafRow.channel_id == channel,
+                                                          LeafRow.leaf_index == index))
+
+    def latest_checkpoint(self, channel: str) -> tuple[int, bytes] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(CheckpointRow.tree_size, CheckpointRow.note)
+                               .where(CheckpointRow.channel_id == channel)
+                               .order_by(CheckpointRow.tree_size.desc()).limit(1)).first()
+        return (row[0], row[1]) if row else None
+
+    def witness_state(self, channel: str, witness: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(WitnessRow.state).where(
+                WitnessRow.channel_id == channel, WitnessRow.witness == witness))
+
+    def store_checkpoint(self, channel: str, tree_size: int, note: bytes,
+                         witness_states: dict[str, str]) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.scalar(select(func.count()).select_from(CheckpointRow).where(
+                CheckpointRow.channel_id == channel, CheckpointRow.tree_size == tree_size))
+            if exists:
+                return
+            conn.execute(insert(CheckpointRow), [{
+                "channel_id": channel, "tree_size": tree_size, "note": note,
+                "created_at": dt.datetime.now(dt.UTC)}])
+            for name, state in witness_states.items():
+                updated = conn.execute(update(WitnessRow).where(
+                    WitnessRow.channel_id == channel, WitnessRow.witness == name)
+                    .values(state=state))
+                if updated.rowcount == 0:
+                    conn.execute(insert(WitnessRow), [{
+                        "channel_id": channel, "witness": name, "state": state}])

@@ -1,0 +1,302 @@
+"""Transactions in the Fabric shape: a signed proposal, the read/write set that endorsers
+simulated and signed, and the envelope the orderer puts into a block.
+
+Everything that is hashed or signed is the RFC 8785 canonical JSON of a plain document
+(``to_doc``); byte strings travel as standard base64. ``from_doc`` parses strictly, so a
+stored envelope that was altered fails to load or fails its signatures in audit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from crypto.sm3 import sm3
+from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
+from ledger.errors import LedgerError
+
+NONCE_SIZE = 24
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_ARGS = 64
+MAX_ARG_BYTES = 4 * 1024 * 1024
+
+
+class MalformedTransaction(LedgerError):
+    """A proposal, read/write set or envelope does not have the required shape."""
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise MalformedTransaction(f"{what}: expected base64 text")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedTransaction(f"{what}: invalid base64") from None
+    if b64(raw) != text:
+        raise MalformedTransaction(f"{what}: non-canonical base64")
+    return raw
+
+
+def format_time(value: dt.datetime) -> str:
+    """UTC, microseconds, ``Z`` suffix: one spelling per instant."""
+    if value.tzinfo is None:
+        raise MalformedTransaction("times must be timezone-aware")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: object, what: str) -> dt.datetime:
+    if not isinstance(text, str):
+        raise MalformedTransaction(f"{what}: expected a timestamp")
+    try:
+        value = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise MalformedTransaction(f"{what}: malformed timestamp") from None
+    if format_time(value) != text:
+        raise MalformedTransaction(f"{what}: non-canonical timestamp")
+    return value
+
+
+def _get(doc: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(doc, dict) or key not in doc:
+        raise MalformedTransaction(f"{what}: missing {key}")
+    value = doc[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise MalformedTransaction(f"{what}: {key} has the wrong type")
+    return value
+
+
+def _exact_keys(doc: Any, keys: set[str], what: str) -> None:
+    if not isinstance(doc, dict) or set(doc) != keys:
+        raise MalformedTransaction(f"{what}: expected exactly the members {sorted(keys)}")
+
+
+@dataclass(frozen=True)
+class Version:
+    """Where a key was last written: block number and position in the block (MVCC)."""
+
+    block: int
+    tx_num: int
+
+    def to_doc(self) -> list[int]:
+        return [self.block, self.tx_num]
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Version | None:
+        if doc is None:
+            return None
+        if (not isinstance(doc, list) or len(doc) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                           for x in doc)):
+            raise MalformedTransaction("version: expected [block, tx_num]")
+        return cls(doc[0], doc[1])
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A client's request to run ``contract.function(args)`` on a channel."""
+
+    channel: str
+    contract: str
+    function: str
+    args: tuple[str, ...]
+    creator: bytes          # the client's certificate, DER (Fabric's serialized identity)
+    nonce: bytes
+    timestamp: dt.datetime  # the client's time; contracts see it as the transaction time
+
+    def __post_init__(self) -> None:
+        for name in ("channel", "contract", "function"):
+            if not _NAME.fullmatch(getattr(self, name)):
+                raise MalformedTransaction(f"{name}: 1-64 letters, digits, '_', '.', '-'")
+        if len(self.args) > MAX_ARGS or sum(len(a.encode()) for a in self.args) > MAX_ARG_BYTES:
+            raise MalformedTransaction("too many or too large arguments")
+        if len(self.nonce) != NONCE_SIZE:
+            raise MalformedTransaction(f"nonce: {NONCE_SIZE} bytes")
+
+    @classmethod
+    def create(cls, channel: str, contract: str, function: str, args: tuple[str, ...],
+               creator: bytes, timestamp: dt.datetime | None = None) -> Proposal:
+        return cls(channel, contract, function, tuple(args), creator, os.urandom(NONCE_SIZE),
+                   timestamp or dt.datetime.now(dt.UTC))
+
+    @property
+    def tx_id(self) -> str:
+        """hex SM3(nonce || creator), as Fabric derives its transaction ids (with SHA-256)."""
+        return sm3(self.nonce + self.creator).hex()
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"channel": self.channel, "contract": self.contract, "function": self.function,
+                "args": list(self.args), "creator": b64(self.creator), "nonce": b64(self.nonce),
+                "timestamp": format_time(self.timestamp)}
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Proposal:
+        _exact_keys(doc, {"channel", "contract", "function", "args", "creator", "nonce",
+                          "timestamp"}, "proposal")
+        args = _get(doc, "args", list, "proposal")
+        if not all(isinstance(a, str) for a in args):
+            raise MalformedTransaction("proposal: args must be strings")
+        return cls(_get(doc, "channel", str, "proposal"), _get(doc, "contract", str, "proposal"),
+                   _get(doc, "function", str, "proposal"), tuple(args),
+                   unb64(doc["creator"], "creator"), unb64(doc["nonce"], "nonce"),
+                   parse_time(doc["timestamp"], "timestamp"))
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(self.to_doc())
+
+
+@dataclass(frozen=True)
+class RangeRead:
+    """A range query a contract ran, with what it saw, to detect phantoms at commit."""
+
+    start: str
+    end: str
+    results: tuple[tuple[str, Version], ...]
+
+
+@dataclass(frozen=True)
+class ReadWriteSet:
+    reads: tuple[tuple[str, Version | None], ...] = ()
+    range_reads: tuple[RangeRead, ...] = ()
+    writes: tuple[tuple[str, bytes | None], ...] = ()  # None deletes the key
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "reads": [[k, v.to_doc() if v else None] for k, v in self.reads],
+            "range_reads": [{"start": r.start, "end": r.end,
+                             "results": [[k, v.to_doc()] for k, v in r.results]}
+                            for r in self.range_reads],
+            "writes": [[k, b64(v) if v is not None else None] for k, v in self.writes],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> ReadWriteSet:
+        _exact_keys(doc, {"reads", "range_reads", "writes"}, "rwset")
+        try:
+            reads = tuple((str(k), Version.from_doc(v)) for k, v in doc["reads"])
+            ranges = []
+            for r in doc["range_reads"]:
+                _exact_keys(r, {"start", "end", "results"}, "range read")
+                results = []
+                for k, v in r["results"]:
+                    version = Version.from_doc(v)
+                    if version is None:
+                        raise MalformedTransaction("range read result without version")
+                    results.append((str(k), version))
+                ranges.append(RangeRead(str(r["start"]), str(r["end"]), tuple(results)))
+            writes = tuple((str(k), unb64(v, "write") if v is not None else None)
+                           for k, v in doc["writes"])
+        except (TypeError, ValueError):
+            raise MalformedTransaction("rwset: malformed members") from None
+        return cls(reads, tuple(ranges), writes)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the contract returned: status 200 with a payload, or 400/500 with a message."""
+
+    status: int
+    message: str = ""
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class ProposalResults:
+    """What endorsers sign: the proposal's hash, the read/write set, response and event."""
+
+    proposal_hash: bytes
+    rwset: ReadWriteSet
+    response: Response
+    event: Event | None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "proposal_hash": b64(self.proposal_hash),
+            "rwset": self.rwset.to_doc(),
+            "response": {"status": self.response.status, "message": self.response.message,
+                         "payload": b64(self.response.payload)},
+            "event": ({"name": self.event.name, "payload": b64(self.event.payload)}
+                      if self.event else None),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> ProposalResults:
+        _exact_keys(doc, {"proposal_hash", "rwset", "response", "event"}, "results")
+        resp = doc["response"]
+        _exact_keys(resp, {"status", "message", "payload"}, "response")
+        event = doc["event"]
+        if event is not None:
+            _exact_keys(event, {"name", "payload"}, "event")
+        return cls(
+            unb64(doc["proposal_hash"], "proposal_hash"),
+            ReadWriteSet.from_doc(doc["rwset"]),
+            Response(_get(resp, "status", int, "response"), _get(resp, "message", str, "resp"),
+                     unb64(resp["payload"], "payload")),
+            Event(_get(event, "name", str, "event"), unb64(event["payload"], "event"))
+            if event is not None else None,
+        )
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(self.to_doc())
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    endorser: bytes   # certificate DER
+    signature: bytes  # SM2 DER over ProposalResults.signed_bytes()
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"endorser": b64(self.endorser), "signature": b64(self.signature)}
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Endorsement:
+        _exact_keys(doc, {"endorser", "signature"}, "endorsement")
+        return cls(unb64(doc["endorser"], "endorser"), unb64(doc["signature"], "signature"))
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """The envelope: proposal + creator's signature + results + endorsements."""
+
+    proposal: Proposal
+    signature: bytes  # creator's SM2 DER signature over proposal.signed_bytes()
+    results: ProposalResults
+    endorsements: tuple[Endorsement, ...] = field(default_factory=tuple)
+
+    @property
+    def tx_id(self) -> str:
+        return self.proposal.tx_id
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"proposal": self.proposal.to_doc(), "signature": b64(self.signature),
+                "results": self.results.to_doc(),
+                "endorsements": [e.to_doc() for e in self.endorsements]}
+
+    def encode(self) -> bytes:
+        return canonical_json(self.to_doc())
+
+    @classmethod
+    def decode(cls, data: bytes) -> Transaction:
+        try:
+            doc = parse_canonical(data)
+        except CanonicalJSONError as exc:
+            raise MalformedTransaction(f"envelope: {exc}") from None
+        _exact_keys(doc, {"proposal", "signature", "results", "endorsements"}, "envelope")
+        endorsements = _get(doc, "endorsements", list, "envelope")
+        return cls(Proposal.from_doc(doc["proposal"]), unb64(doc["signature"], "signature"),
+                   ProposalResults.from_doc(doc["results"]),
+                   tuple(Endorsement.from_doc(e) for e in endorsements))

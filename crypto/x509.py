@@ -266,10 +266,18 @@ class Name:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Name):
             return NotImplemented
-        return bool(self._asn1 == other._asn1)
+        try:
+            return bool(self._asn1 == other._asn1)
+        except ValueError:
+            # RFC 4518 string preparation refuses unassigned or prohibited code points
+            # (asn1crypto raises ValueError); such a name only equals its exact encoding.
+            return self.der() == other.der()
 
     def __hash__(self) -> int:
-        return hash(self._asn1.hashable)
+        try:
+            return hash(self._asn1.hashable)
+        except ValueError:
+            return hash(self.der())
 
 
 def parse_name(text: str) -> Name:

@@ -87,6 +87,10 @@ CATALOG: dict[str, dict[str, str]] = {
                      "en": "rotated {key_id}: new version {kid}; older versions still "
                            "verify"},
     "keys.unknown": {"zh": "没有名为 {key_id} 的密钥", "en": "no key named {key_id}"},
+    "ledger.created": {"zh": "已创建账本通道 {channel}（检查点来源 {origin}）",
+                       "en": "created ledger channel {channel} (checkpoint origin {origin})"},
+    "ledger.exists": {"zh": "账本通道 {channel} 已存在，未改动",
+                      "en": "ledger channel {channel} exists, left unchanged"},
     "serve.listening": {"zh": "EduTrust 正在 http://{host}:{port} 上提供服务（{server}）",
                         "en": "EduTrust serving on http://{host}:{port} ({server})"},
     # -- HTTP problems (RFC 9457) -----------------------------------------------------

@@ -114,6 +114,9 @@ def initialise(settings: Settings, say: Callable[..., None]) -> Platform:
         say("init.key_exists" if existed else "init.key_created", kid=info.kid,
             algorithm=algorithm)
     _ensure_root_ca(platform, say)
+    from edutrust.ledger_setup import initialise_ledger
+
+    initialise_ledger(platform, say)
     return platform
 
 

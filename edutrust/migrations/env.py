@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from edutrust import keystore  # noqa: F401 - registers the platform tables on Base
 from edutrust.database import Base
 from ledger.storage.sql import LedgerBase
 

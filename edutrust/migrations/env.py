@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from alembic import context
 
-from edutrust import keystore  # noqa: F401 - registers the platform tables on Base
 from edutrust.database import Base
+from edutrust.migrations.models import load_all_models
+from idp.db import IdpBase
 from ledger.storage.sql import LedgerBase
 
+load_all_models()
 config = context.config
 engine = config.attributes["engine"]
 
 with engine.begin() as connection:
-    context.configure(connection=connection, target_metadata=[Base.metadata, LedgerBase.metadata],
+    context.configure(connection=connection,
+                      target_metadata=[Base.metadata, LedgerBase.metadata, IdpBase.metadata],
                       render_as_batch=engine.dialect.name == "sqlite")
     context.run_migrations()

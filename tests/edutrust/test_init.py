@@ -113,12 +113,17 @@ def test_migrations_match_the_models_exactly(settings: Settings) -> None:
     from alembic.runtime.migration import MigrationContext
 
     from edutrust.database import Base, make_engine, migrate
+    from edutrust.migrations.models import load_all_models
+    from idp.db import IdpBase
     from ledger.storage.sql import LedgerBase
+
+    load_all_models()
 
     engine = make_engine(settings.database_url)
     migrate(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn),
-                                [Base.metadata, LedgerBase.metadata])
+                                [Base.metadata, LedgerBase.metadata,
+                                 IdpBase.metadata])
     engine.dispose()
     assert diff == []

@@ -1,0 +1,16 @@
+"""Imports every module that defines tables, so the metadata the migrations and the
+migration-drift test compare against is complete. Add each new models module here."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "edutrust.keystore",
+    "ledger.storage.sql",
+)
+
+
+def load_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -19,6 +19,7 @@ from bench import Options, PeerFailed, Report, machine, progress, render_report
 # Add a module here and ``make bench`` runs it; order is the order of the output.
 BENCHMARKS: dict[str, str] = {
     "crypto": "bench.crypto",
+    "ledger": "bench.ledger",
 }
 
 QUICK = Options(rounds=2, seconds=1, quick=True)
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--wall-clock", action="store_true",
                         help="divide by wall-clock time instead of CPU time where a "
                              "benchmark can do either (crypto)")
+    parser.add_argument("--full", action="store_true",
+                        help="long sizes where a benchmark has them (ledger: audit of "
+                             "10^5 transactions instead of 10^4)")
     return parser
 
 
@@ -49,7 +53,7 @@ def _options(args: argparse.Namespace) -> Options:
     base = QUICK if args.quick else DEFAULT
     return Options(rounds=args.rounds if args.rounds is not None else base.rounds,
                    seconds=args.seconds if args.seconds is not None else base.seconds,
-                   quick=base.quick, wall_clock=args.wall_clock)
+                   quick=base.quick, wall_clock=args.wall_clock, full=args.full)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,9 @@ from werkzeug.exceptions import HTTPException
 from edutrust import i18n
 from edutrust.logs import request_id_var
 from edutrust.platform import Platform
+
+if TYPE_CHECKING:
+    from ledger.channel import Channel
 
 log = logging.getLogger("edutrust.http")
 
@@ -96,4 +100,56 @@ def create_app(platform: Platform) -> Flask:
             return problem(503, "unavailable")
         return jsonify({"status": "ok", "checks": {"database": "ok"}})
 
+    _register_ledger(app, platform)
+    _register_identity_provider(app, platform)
     return app
+
+
+def _register_ledger(app: Flask, platform: Platform) -> None:
+    """The public ledger API; its channel is opened on first use, once per worker (after
+    gunicorn forks), and an opening that fails is retried on the next request."""
+    from edutrust.ledger_setup import open_channel
+    from ledger.web import ledger_blueprint
+
+    opened: list[Channel] = []
+    lock = threading.Lock()
+
+    def channel() -> Channel:
+        if not opened:
+            with lock:
+                if not opened:
+                    opened.append(open_channel(platform))
+        return opened[0]
+
+    app.extensions["edutrust.ledger_channel"] = channel
+    app.register_blueprint(ledger_blueprint(channel, problem))
+
+
+def _register_identity_provider(app: Flask, platform: Platform) -> None:
+    """The OAuth 2.0 / OpenID Connect provider: login and consent pages and protocol
+    endpoints. The provider (keys, directory) is assembled on first use in each worker,
+    and an assembly that fails is retried on the next request."""
+    from idp.oauth2.config import ProviderConfig
+    from idp.oauth2.rfc8414 import EndpointPaths
+    from idp.oauth2.server import Provider, open_provider
+    from idp.web import PageLanguage, create_blueprint
+    from idp.web.sessions import SessionStore
+
+    built: list[Provider] = []
+    lock = threading.Lock()
+
+    def provider() -> Provider:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(open_provider(platform.settings.issuer, platform.sessions,
+                                               platform.keys, platform.fields))
+        return built[0]
+
+    config = ProviderConfig(issuer=platform.settings.issuer)
+    language = PageLanguage(
+        negotiate=lambda ui_locales: i18n.negotiate(ui_locales, list(request.accept_languages)),
+        translator=i18n.translator)
+    store = SessionStore(platform.sessions, config.session_idle_ttl, config.session_max_ttl)
+    app.extensions["edutrust.idp"] = provider
+    app.register_blueprint(create_blueprint(provider, store, language, EndpointPaths()))

@@ -114,7 +114,7 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
     config: ChannelConfig | None = None
     previous_hash = GENESIS_PREVIOUS
     previous_time = None
-    with store.engine.connect() as conn:
+    with store.snapshot() as conn:  # one consistent view while blocks keep coming
         channel_row = conn.execute(select(ChannelRow.config, ChannelRow.height,
                                           ChannelRow.tree_size)
                                    .where(ChannelRow.channel_id == channel)).first()

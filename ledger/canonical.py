@@ -47,9 +47,15 @@ def _check(value: Any, depth: int = 0) -> Any:
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 UTF-8 bytes of ``value``."""
-    ordered = _check(value)
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode()
+    try:
+        ordered = _check(value)
+        return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (possible in a str, or via a \ud800 escape) is not Unicode
+        # text; RFC 8785 needs valid Unicode, so refuse rather than leak UnicodeError.
+        raise CanonicalJSONError("strings must be valid Unicode (no lone surrogates)") \
+            from None
 
 
 def _reject_constant(name: str) -> Any:

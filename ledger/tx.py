@@ -79,6 +79,19 @@ def _exact_keys(doc: Any, keys: set[str], what: str) -> None:
         raise MalformedTransaction(f"{what}: expected exactly the members {sorted(keys)}")
 
 
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedTransaction(f"{what}: expected a string")
+    return value
+
+
+def _pairs(value: Any, what: str) -> list[list[Any]]:
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2
+                                              for p in value):
+        raise MalformedTransaction(f"{what}: expected a list of [key, value] pairs")
+    return value
+
+
 @dataclass(frozen=True)
 class Version:
     """Where a key was last written: block number and position in the block (MVCC)."""
@@ -180,22 +193,25 @@ class ReadWriteSet:
     @classmethod
     def from_doc(cls, doc: Any) -> ReadWriteSet:
         _exact_keys(doc, {"reads", "range_reads", "writes"}, "rwset")
-        try:
-            reads = tuple((str(k), Version.from_doc(v)) for k, v in doc["reads"])
-            ranges = []
-            for r in doc["range_reads"]:
-                _exact_keys(r, {"start", "end", "results"}, "range read")
-                results = []
-                for k, v in r["results"]:
-                    version = Version.from_doc(v)
-                    if version is None:
-                        raise MalformedTransaction("range read result without version")
-                    results.append((str(k), version))
-                ranges.append(RangeRead(str(r["start"]), str(r["end"]), tuple(results)))
-            writes = tuple((str(k), unb64(v, "write") if v is not None else None)
-                           for k, v in doc["writes"])
-        except (TypeError, ValueError):
-            raise MalformedTransaction("rwset: malformed members") from None
+        # Keys must already be strings: coercing (str(7) == "7") would accept a second
+        # spelling of the same read/write set.
+        reads = tuple((_text(k, "read key"), Version.from_doc(v))
+                      for k, v in _pairs(doc["reads"], "reads"))
+        ranges = []
+        if not isinstance(doc["range_reads"], list):
+            raise MalformedTransaction("rwset: range_reads must be a list")
+        for r in doc["range_reads"]:
+            _exact_keys(r, {"start", "end", "results"}, "range read")
+            results = []
+            for k, v in _pairs(r["results"], "range read results"):
+                version = Version.from_doc(v)
+                if version is None:
+                    raise MalformedTransaction("range read result without version")
+                results.append((_text(k, "range read key"), version))
+            ranges.append(RangeRead(_text(r["start"], "range start"),
+                                    _text(r["end"], "range end"), tuple(results)))
+        writes = tuple((_text(k, "write key"), unb64(v, "write") if v is not None else None)
+                       for k, v in _pairs(doc["writes"], "writes"))
         return cls(reads, tuple(ranges), writes)
 
 

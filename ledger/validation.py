@@ -21,7 +21,7 @@ from crypto.errors import CryptoError, InvalidSignature
 from crypto.sm3 import sm3
 from crypto.x509 import Certificate
 from ledger.config import CONFIG_NAMESPACE, ChannelConfig
-from ledger.errors import LedgerError
+from ledger.errors import IdentityError, LedgerError
 from ledger.msp import Identity
 from ledger.policy import evaluate
 from ledger.tx import MalformedTransaction, Transaction, Version
@@ -57,7 +57,13 @@ class IdentityCache:
             cached = self._cache.get(key)
         if cached is None:
             cached = self._validate(config, der, at)
-            if isinstance(cached, Identity) or len(self._cache) < 100_000:
+            # A certificate (or CA) not yet valid at ``at`` becomes valid later: caching
+            # that refusal would keep it out until the next configuration change, and a
+            # fresh process (or the audit) would then disagree with this one.
+            not_yet_valid = isinstance(cached, IdentityError) and \
+                cached.reason == "not_yet_valid"
+            if isinstance(cached, Identity) or (len(self._cache) < 100_000
+                                                and not not_yet_valid):
                 with self._lock:
                     self._cache[key] = cached
         if isinstance(cached, LedgerError):
@@ -77,6 +83,10 @@ class IdentityCache:
         for msp in config.msps().values():
             try:
                 return msp.validate(cert, at)
+            except IdentityError as exc:
+                # Keep the time-dependent refusal rather than another MSP's "untrusted".
+                if not (isinstance(last, IdentityError) and last.reason == "not_yet_valid"):
+                    last = exc
             except LedgerError as exc:
                 last = exc
         return last

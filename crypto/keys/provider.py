@@ -32,7 +32,7 @@ class KeyInfo:
 
     key_id: str        # stable name of the key, e.g. "platform-signing"
     version: int       # 1, 2, ... : a rotation adds a version, old ones stay usable
-    algorithm: str     # "SM2" or "SM4" (symmetric data-encryption keys)
+    algorithm: str     # "SM2", "SM4" (symmetric data keys), "P256" or "RSA2048" (JWS)
     created_at: dt.datetime
     retired_at: dt.datetime | None  # set when a newer version replaced it
 

@@ -1,6 +1,10 @@
 """The software key provider: keys generated in process, stored SM4-GCM-wrapped under a
 master key, and unwrapped only inside this module when they are used.
 
+Algorithms: ``SM2`` (signing, encryption), ``SM4`` (data keys), and ``P256`` / ``RSA2048``
+for the JOSE algorithms ES256 / RS256 that OpenID Connect relying parties may ask for;
+``jws()`` hands out a handle that produces JWS signature values and never the key.
+
 Where the wrapped keys are kept is a ``WrappedKeyStore`` (a JSON file here, a database
 table in the composition root). Each wrapped blob is bound by its associated data to its
 key id, version and algorithm, so a blob copied onto another record does not open.
@@ -17,6 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
 from crypto.errors import DecryptionError, KeyNotFound
 from crypto.keys.provider import KeyInfo
 from crypto.sm2 import (
@@ -29,7 +37,11 @@ from crypto.sm2 import (
 from crypto.sm4 import KEY_SIZE as SM4_KEY_SIZE
 from crypto.sm4 import NONCE_SIZE, SM4GCM
 
-_ALGORITHMS = ("SM2", "SM4")
+_ALGORITHMS = ("SM2", "SM4", "P256", "RSA2048")
+# Key algorithm -> the JWS alg its handle signs with (RFC 7518 3.3 and 3.4).
+JWS_ALGORITHMS = {"P256": "ES256", "RSA2048": "RS256"}
+_RSA_BITS = 2048
+_P256_COORDINATE = 32
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -39,7 +51,7 @@ class WrappedKey:
 
     info: KeyInfo
     wrapped: bytes  # nonce || ciphertext || tag
-    public_der: bytes | None  # SubjectPublicKeyInfo for SM2 keys
+    public_der: bytes | None  # SubjectPublicKeyInfo of SM2, P256 and RSA2048 keys
 
 
 class WrappedKeyStore(Protocol):
@@ -92,6 +104,55 @@ class _SoftwareHandle:
         return f"<SM2 key handle {self.info.kid}>"
 
 
+JWSPublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+_JWSPrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+class _JWSHandle:
+    """A handle on one P-256 or RSA-2048 key version that signs JWS signing input: raw
+    ``r || s`` for ES256, PKCS#1 v1.5 with SHA-256 for RS256. The key stays inside."""
+
+    __slots__ = ("_private", "info")
+
+    def __init__(self, info: KeyInfo, private: _JWSPrivateKey) -> None:
+        self.info = info
+        self._private = private
+
+    @property
+    def jws_algorithm(self) -> str:
+        return JWS_ALGORITHMS[self.info.algorithm]
+
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self._private, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(self._private.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(_P256_COORDINATE, "big") + s.to_bytes(_P256_COORDINATE, "big")
+        return self._private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+    def public_key(self) -> JWSPublicKey:
+        return self._private.public_key()
+
+    def __repr__(self) -> str:
+        return f"<{self.jws_algorithm} key handle {self.info.kid}>"
+
+
+def _generate(algorithm: str) -> tuple[bytes, bytes | None]:
+    """New key material: (secret to wrap, public SubjectPublicKeyInfo DER or None)."""
+    if algorithm == "SM2":
+        private = SM2PrivateKey.generate()
+        return (private.private_bytes(Encoding.DER),
+                private.public_key().public_bytes(Encoding.DER))
+    if algorithm == "SM4":
+        return SM4GCM.generate_key(), None
+    jws_key: _JWSPrivateKey = (ec.generate_private_key(ec.SECP256R1()) if algorithm == "P256"
+                               else rsa.generate_private_key(65537, _RSA_BITS))
+    secret = jws_key.private_bytes(serialization.Encoding.DER,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption())
+    public = jws_key.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    return secret, public
+
+
 class SoftwareKeyProvider:
     """``KeyProvider`` whose keys are wrapped under a 16-byte SM4 master key."""
 
@@ -102,6 +163,7 @@ class SoftwareKeyProvider:
         self._kek = SM4GCM(master_key)
         self._lock = threading.Lock()
         self._handles: dict[tuple[str, int], _SoftwareHandle] = {}
+        self._jws_handles: dict[tuple[str, int], _JWSHandle] = {}
 
     # -- creation and rotation -------------------------------------------------------
     def _new_version(self, key_id: str, algorithm: str) -> KeyInfo:
@@ -115,13 +177,7 @@ class SoftwareKeyProvider:
             now = dt.datetime.now(dt.UTC)
             info = KeyInfo(key_id=key_id, version=len(existing) + 1, algorithm=algorithm,
                            created_at=now, retired_at=None)
-            if algorithm == "SM2":
-                private = SM2PrivateKey.generate()
-                secret = private.private_bytes(Encoding.DER)
-                public_der: bytes | None = private.public_key().public_bytes(Encoding.DER)
-            else:
-                secret = SM4GCM.generate_key()
-                public_der = None
+            secret, public_der = _generate(algorithm)
             nonce = os.urandom(NONCE_SIZE)
             wrapped = nonce + self._kek.encrypt(nonce, secret, _aad(info))
             retire = replace(existing[-1].info, retired_at=now) if existing else None
@@ -205,6 +261,42 @@ class SoftwareKeyProvider:
     def unwrap_sm4(self, key_id: str, version: int | None = None) -> tuple[int, bytes]:
         wrapped = self._wrapped(key_id, version, "SM4")
         return wrapped.info.version, self._unwrap(wrapped)
+
+    def _wrapped_jws(self, key_id: str, version: int | None) -> WrappedKey:
+        versions = self._store.load(key_id)
+        algorithm = versions[-1].info.algorithm if versions else "P256"
+        if algorithm not in JWS_ALGORITHMS:
+            raise KeyNotFound(f"key {key_id} is not a P256 or RSA2048 key")
+        return self._wrapped(key_id, version, algorithm)
+
+    def jws(self, key_id: str, version: int | None = None) -> _JWSHandle:
+        """A handle on a P256 (ES256) or RSA2048 (RS256) key version (the current one when
+        ``version`` is None)."""
+        wrapped = self._wrapped_jws(key_id, version)
+        cache_key = (key_id, wrapped.info.version)
+        handle = self._jws_handles.get(cache_key)
+        if handle is None:
+            private = serialization.load_der_private_key(self._unwrap(wrapped), None)
+            if not isinstance(private, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+                raise DecryptionError(f"key {wrapped.info.kid}: not a P256 or RSA key")
+            public_der = private.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            if wrapped.public_der != public_der:
+                raise DecryptionError(f"key {wrapped.info.kid}: stored public key mismatch")
+            handle = _JWSHandle(wrapped.info, private)
+            self._jws_handles[cache_key] = handle
+        elif handle.info != wrapped.info:  # retirement recorded since it was cached
+            handle.info = wrapped.info
+        return handle
+
+    def jws_public_key(self, key_id: str, version: int | None = None) -> JWSPublicKey:
+        """The public key of a P256 or RSA2048 key version, without unwrapping anything."""
+        wrapped = self._wrapped_jws(key_id, version)
+        assert wrapped.public_der is not None
+        public = serialization.load_der_public_key(wrapped.public_der)
+        if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise DecryptionError(f"key {wrapped.info.kid}: stored public key is not P256/RSA")
+        return public
 
 
 class FileKeyStore:

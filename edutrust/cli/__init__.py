@@ -8,6 +8,8 @@ import click
 
 from edutrust.cli.common import CliError, NegativeAnswer, say
 from edutrust.cli.crypto_commands import crypto
+from edutrust.cli.directory_commands import directory
+from edutrust.cli.ledger_commands import ledger
 from edutrust.cli.platform_commands import init, keys, serve
 
 
@@ -20,6 +22,8 @@ cli.add_command(init)
 cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(crypto)
+cli.add_command(directory)
+cli.add_command(ledger)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,9 @@ import importlib
 MODEL_MODULES = (
     "edutrust.keystore",
     "ledger.storage.sql",
+    "idp.directory.models",
+    "idp.oauth2.models",
+    "idp.web.sessions",
 )
 
 

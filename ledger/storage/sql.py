@@ -232,11 +232,17 @@ class _Reads:
 class BlockWriter(_Reads):
     """A write transaction that holds the channel's cutting lock."""
 
-    def pending_still_there(self, seqs: list[int]) -> set[int]:
+    def pending_still_there(self, entries: list[tuple[int, str]]) -> set[int]:
+        """Which of the (seq, tx_id) pending entries are still queued. The tx id is
+        compared too: SQLite reuses the seq of a removed row once the queue is empty, so
+        a seq alone may name a newer transaction."""
+        wanted = dict(entries)
         present: set[int] = set()
+        seqs = list(wanted)
         for i in range(0, len(seqs), _CHUNK):
-            present.update(self.conn.scalars(select(PendingRow.seq).where(
-                PendingRow.seq.in_(seqs[i: i + _CHUNK]))))
+            present.update(seq for seq, tx_id in self.conn.execute(
+                select(PendingRow.seq, PendingRow.tx_id).where(
+                    PendingRow.seq.in_(seqs[i: i + _CHUNK]))) if wanted[seq] == tx_id)
         return present
 
     def committed_tx_ids(self, tx_ids: list[str]) -> set[str]:
@@ -326,6 +332,20 @@ class SqlLedgerStore:
     def reads(self, channel: str) -> Iterator[_Reads]:
         with self.engine.connect() as conn:
             yield _Reads(conn, channel)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only connection on which every statement sees the same committed state,
+        for readers such as the audit that must not mix in blocks committed meanwhile.
+        (Without it each statement reads its own snapshot: READ COMMITTED on PostgreSQL,
+        and the SQLite driver opens no transaction for reads.)"""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ",
+                                       postgresql_readonly=True)
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # deferred: the first read fixes the snapshot
+            yield conn
 
     @contextmanager
     def block_writer(self, channel: str) -> Iterator[BlockWriter]:

@@ -1,0 +1,63 @@
+"""Every switch of the OAuth 2.0 / OpenID Connect provider, documented where it is
+defined. The composition root builds one ``ProviderConfig`` from the platform settings;
+everything else reads it and keeps no defaults of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crypto.jose import ALG_RS256, ALG_SM2
+
+# Scopes the provider knows. ``openid`` turns a request into OpenID Connect; the others
+# select claim groups (OIDC Core 5.4; ``edu`` is ours: org, roles, school) that the
+# directory fills.
+OIDC_SCOPES = ("openid", "profile", "email", "phone", "edu")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    # The issuer identifier (OIDC Discovery 3, RFC 8414 2): https URL without a trailing
+    # slash; also the base URL of every endpoint and the default access-token audience.
+    issuer: str
+    # SM2 key of the platform: access tokens (default) and ID tokens of SM2 clients.
+    sm2_key_id: str = "platform-signing"
+    # P-256 key for clients that registered id_token_signed_response_alg ES256.
+    es256_key_id: str = "oidc-es256"
+    # RSA-2048 key for RS256, OIDC's default ID-token algorithm for clients that
+    # registered none.
+    rs256_key_id: str = "oidc-rs256"
+    # SM4 data key (never rotated) from which the HMAC-SM3 keys for client secrets and
+    # pairwise subject identifiers are derived. Rotating it would change every pairwise
+    # ``sub`` and invalidate every client secret.
+    secrets_key_id: str = "oidc-secrets"
+    # How long an authorization code may wait for redemption (RFC 6749 4.1.2: short).
+    authorization_code_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    # Lifetime of access tokens (JWT or opaque).
+    access_token_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    # Lifetime of ID tokens.
+    id_token_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    # Lifetime of a refresh-token family from its first issue; rotation does not extend
+    # it, so a login is re-done at least this often.
+    refresh_token_ttl: dt.timedelta = dt.timedelta(days=14)
+    # Login sessions end after this much inactivity ...
+    session_idle_ttl: dt.timedelta = dt.timedelta(hours=2)
+    # ... and at the latest this long after login.
+    session_max_ttl: dt.timedelta = dt.timedelta(hours=12)
+    # A retired signing-key version stays in the JWKS this long after rotation, so that
+    # tokens it signed (and relying parties' cached key sets) still verify.
+    retired_key_publication: dt.timedelta = dt.timedelta(days=1)
+    # JWS alg of access tokens for clients that registered none.
+    default_access_token_alg: str = ALG_SM2
+    # JWS alg of ID tokens for clients that registered none (OIDC Registration 2).
+    default_id_token_alg: str = ALG_RS256
+    # Scopes a client may be registered for.
+    scopes_supported: tuple[str, ...] = OIDC_SCOPES
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies carry ``Secure`` whenever the issuer is served over https."""
+        return self.issuer.startswith("https://")
+
+    def endpoint(self, path: str) -> str:
+        return self.issuer.rstrip("/") + path

@@ -1,0 +1,221 @@
+"""The authorization endpoint (RFC 6749 3.1, OIDC Core 3.1.2) and the consent step.
+
+A request is validated by Authlib's grant first: until the client and its exact
+redirect URI are known good, errors are shown on our own error page and never sent
+anywhere (no open redirect). After that, errors go back to the client with ``state`` and
+``iss`` (RFC 9207). ``prompt`` (none, login, consent), ``max_age`` and ``login_hint`` are
+honoured; a request waiting for login or consent is kept in the login session and
+re-validated from scratch when the person comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.util import scope_to_list
+from flask import Response, redirect, request, url_for
+
+from idp.oauth2.clients import RegisteredClient
+from idp.oauth2.rfc9207 import with_issuer
+from idp.oauth2.server import (
+    EduTrustAuthorizationServer,
+    Provider,
+    stored_authorization_request,
+)
+from idp.oauth2.tokens import Subject
+from idp.web.context import WebContext
+from idp.web.sessions import BrowserSession
+
+MAX_PARAM_LENGTH = 4096
+
+
+class AuthorizationViews:
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def provider(self) -> Provider:
+        return self.ctx.provider
+
+    @property
+    def server(self) -> EduTrustAuthorizationServer:
+        return self.ctx.provider.authorization_server
+
+    # -- helpers -------------------------------------------------------------------------
+    def _to_client(self, location: str) -> Response:
+        response = redirect(with_issuer(location, self.provider.config.issuer), code=302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _client_error(self, redirect_uri: str, state: str | None, error: str,
+                      description: str) -> Response:
+        params = [("error", error), ("error_description", description)]
+        if state:
+            params.append(("state", state))
+        return self._to_client(add_params_to_uri(redirect_uri, params))
+
+    def _oauth_error(self, error: OAuth2Error, lang: str) -> Response:
+        if error.redirect_uri:
+            _status, _body, headers = error()
+            return self._to_client(dict(headers)["Location"])
+        return self.ctx.error_page(lang, error.error or "invalid_request", error.description)
+
+    def _finish(self, response: Response, browser: BrowserSession | None) -> Response:
+        if browser is not None:
+            self.ctx.set_cookie(response, browser)
+        return response
+
+    # -- the flow ------------------------------------------------------------------------
+    def authorize(self) -> Response:
+        """GET or POST /oauth2/authorize: a fresh authorization request."""
+        values = request.args if request.method == "GET" else request.form
+        params = {key: values[key] for key in values}
+        lang = self.ctx.page_language(params.get("ui_locales"))
+        if any(len(v) > MAX_PARAM_LENGTH for v in params.values()):
+            return self.ctx.error_page(lang, "invalid_request", "A parameter is too long.")
+        try:
+            oauth_request = self.server.create_oauth2_request(None)
+        except OAuth2Error as error:
+            return self._oauth_error(error, lang)
+        return self._process(params, oauth_request, lang, login_done=False)
+
+    def resume(self) -> Response:
+        """GET /oauth2/authorize/resume?interaction=...: back from the login page."""
+        browser = self.ctx.current_session()
+        interaction = request.args.get("interaction", "")
+        pending = browser.pending().get(interaction) if browser is not None else None
+        lang = self.ctx.page_language(pending["params"].get("ui_locales") if pending else None)
+        if browser is None or pending is None:
+            return self.ctx.error_page(lang, "interaction_expired", None)
+        browser.pending().pop(interaction, None)
+        self.ctx.store.save(browser)
+        started = dt.datetime.fromtimestamp(pending["created_at"], dt.UTC)
+        login_done = browser.auth_time is not None and browser.auth_time >= started
+        params = dict(pending["params"])
+        return self._process(params, self._stored(params), lang, login_done=login_done)
+
+    def consent(self) -> Response:
+        """POST /oauth2/consent: the person's decision on the consent page."""
+        browser = self.ctx.current_session()
+        interaction = request.form.get("interaction", "")
+        pending = browser.pending().get(interaction) if browser is not None else None
+        lang = self.ctx.page_language(pending["params"].get("ui_locales") if pending else None)
+        if browser is None or not self.ctx.csrf_ok(browser):
+            return self.ctx.error_page(lang, "csrf", None, 403)
+        subject = self.ctx.subject(browser)
+        if pending is None or subject is None or pending.get("person_id") != subject.person_id:
+            return self.ctx.error_page(lang, "interaction_expired", None)
+        browser.pending().pop(interaction, None)
+        self.ctx.store.save(browser)
+        params = dict(pending["params"])
+        oauth_request = self._stored(params)
+        try:
+            grant = self.server.get_consent_grant(request=oauth_request, end_user=subject)
+        except OAuth2Error as error:
+            return self._oauth_error(error, lang)
+        if request.form.get("decision") != "allow":
+            return self._client_error(grant.redirect_uri, params.get("state"), "access_denied",
+                                      "The person declined the request.")
+        client: RegisteredClient = grant.client
+        scopes = scope_to_list(grant.request.scope) or []
+        self.provider.consents.grant(subject.person_id, client.client_id, scopes)
+        return self._issue(oauth_request, grant, subject)
+
+    def _stored(self, params: dict[str, str]) -> OAuth2Request:
+        return stored_authorization_request(
+            self.provider.config.endpoint(self.provider.paths.authorization), params)
+
+    def _process(self, params: dict[str, str], oauth_request: OAuth2Request, lang: str, *,
+                 login_done: bool) -> Response:
+        browser = self.ctx.current_session()
+        subject = self.ctx.subject(browser)
+        try:
+            grant = self.server.get_consent_grant(request=oauth_request, end_user=subject)
+        except OAuth2Error as error:
+            return self._oauth_error(error, lang)
+        # From here on the client and its redirect URI are known good.
+        redirect_uri: str = grant.redirect_uri
+        client: RegisteredClient = grant.client
+        state = params.get("state")
+        refusal = self._unsupported(params, client)
+        if refusal is not None:
+            return self._client_error(redirect_uri, state, *refusal)
+        prompts = set(params.get("prompt", "").split())
+        max_age = _max_age(params.get("max_age"))
+        if max_age == -1:
+            return self._client_error(redirect_uri, state, "invalid_request",
+                                      "'max_age' must be a non-negative integer.")
+        if self._needs_login(subject, prompts, max_age, login_done):
+            if "none" in prompts:
+                return self._client_error(redirect_uri, state, "login_required",
+                                          "The person is not logged in.")
+            browser = self.ctx.session_or_new()
+            interaction = browser.add_pending(params, lang=lang)
+            self.ctx.store.save(browser)
+            return self._finish(redirect(url_for("idp.login", interaction=interaction)),
+                                browser)
+        assert subject is not None and browser is not None
+        scopes = scope_to_list(grant.request.scope) or []
+        if not client.first_party and ("consent" in prompts or not self.provider.consents
+                                       .covers(subject.person_id, client.client_id, scopes)):
+            if "none" in prompts:
+                return self._client_error(redirect_uri, state, "consent_required",
+                                          "The person has not consented to this client.")
+            interaction = browser.add_pending(params, lang=lang, person_id=subject.person_id)
+            self.ctx.store.save(browser)
+            person = self.provider.directory.person(subject.person_id)
+            return self.ctx.render("consent.html", lang, client=client, scopes=scopes,
+                                   interaction=interaction, csrf_token=browser.csrf_token,
+                                   person_name=person.display_name if person else "")
+        return self._issue(oauth_request, grant, subject)
+
+    def _issue(self, oauth_request: OAuth2Request, grant: Any, subject: Subject) -> Response:
+        response = self.server.create_authorization_response(
+            request=oauth_request, grant_user=subject, grant=grant)
+        location = response.headers.get("Location")
+        if location:
+            return self._to_client(location)
+        return response  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _unsupported(params: dict[str, str],
+                     client: RegisteredClient) -> tuple[str, str] | None:
+        if "request" in params:
+            return "request_not_supported", "Request objects are not supported."
+        if "request_uri" in params:
+            return "request_uri_not_supported", "'request_uri' is not supported."
+        if params.get("response_mode", "query") != "query":
+            return "invalid_request", "Only response_mode=query is supported."
+        if client.require_par:
+            return "invalid_request", "This client must use pushed authorization requests."
+        prompts = params.get("prompt", "").split()
+        if "none" in prompts and len(prompts) > 1:
+            return "invalid_request", "prompt=none cannot be combined with other values."
+        return None
+
+    @staticmethod
+    def _needs_login(subject: Subject | None, prompts: set[str], max_age: int | None,
+                     login_done: bool) -> bool:
+        if subject is None:
+            return True
+        if login_done:
+            return False
+        if "login" in prompts:
+            return True
+        if max_age is not None:
+            age = dt.datetime.now(dt.UTC) - subject.auth_time
+            return age.total_seconds() > max_age
+        return False
+
+
+def _max_age(raw: str | None) -> int | None:
+    """``max_age`` as seconds, ``None`` when absent, ``-1`` when malformed."""
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return -1
+    return int(raw)

@@ -1,0 +1,122 @@
+"""RFC 8785 (JSON Canonicalization Scheme) for records, including numbers with fractions.
+
+The ledger's canonical form (``ledger.canonical``) refuses floats; records need them
+(Open Badges ``creditsEarned`` is a number such as 2.5), so this module serialises
+numbers exactly as RFC 8785 section 3.2.2.3 requires: the ECMAScript
+``Number.prototype.toString`` of the IEEE 754 double. For every value without a fraction
+the output is byte-identical to ``ledger.canonical.canonical_json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from records.errors import CanonicalFormError
+
+MAX_SAFE_INTEGER = 2**53
+_MAX_DEPTH = 64
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be")
+
+
+def format_number(value: float) -> str:
+    """ECMAScript Number::toString(value) for a finite double (ECMA-262 7.1.12.1)."""
+    if math.isnan(value) or math.isinf(value):
+        raise CanonicalFormError("NaN and infinities are not JSON")
+    if value == 0:
+        return "0"  # also for -0
+    if value < 0:
+        return "-" + format_number(-value)
+    # repr() gives the shortest digit string that round-trips, correctly rounded: the
+    # same digits ECMAScript picks. Re-express it as digits s (k of them) and n, where
+    # value = 0.s × 10**n.
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    every = whole + fraction
+    digits = every.lstrip("0")
+    n = len(whole) - (len(every) - len(digits)) + int(exponent or 0)
+    digits = digits.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    sign = "+" if e >= 0 else "-"
+    head = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{head}e{sign}{abs(e)}"
+
+
+def _encode(value: Any, out: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise CanonicalFormError(f"nesting deeper than {_MAX_DEPTH}")
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalFormError("integer outside the exact range of an IEEE double")
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(format_number(value))
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out, depth + 1)
+        out.append("]")
+    elif isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise CanonicalFormError("object member names must be strings")
+        out.append("{")
+        for i, key in enumerate(sorted(value, key=_utf16_key)):
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(value[key], out, depth + 1)
+        out.append("}")
+    else:
+        raise CanonicalFormError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of ``value``."""
+    out: list[str] = []
+    _encode(value, out, 0)
+    return "".join(out).encode("utf-8")
+
+
+def _duplicate_free(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            raise CanonicalFormError(f"duplicate member {key!r}")
+        result[key] = item
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise CanonicalFormError(f"{name} is not JSON")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Strict JSON: UTF-8, no duplicate member names, no NaN or Infinity."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_duplicate_free,
+                          parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CanonicalFormError(f"not JSON: {exc}") from None

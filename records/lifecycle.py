@@ -1,0 +1,211 @@
+"""The record lifecycle: states, the transitions allowed between them, and signed,
+hash-chained transition entries.
+
+    draft -> submitted -> under_review -> approved | returned | rejected
+    approved -> active (anchored) -> suspended <-> active
+    active | suspended -> revoked | expired | withdrawn
+
+Nothing is edited in place: an amendment is a new version (records.registry) that goes
+through the same states. Each transition records who (actor, role, organisation), when
+and why, names the record version and its digest, links to the SM3 hash of the entry
+before it, and is signed with the acting organisation's SM2 key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from crypto.errors import CryptoError
+from crypto.keys.provider import SM2Signer
+from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PublicKey
+from crypto.sm3 import sm3
+from records.canonical import canonical_json
+from records.errors import IllegalTransition, MalformedRecord
+from records.timestamps import format_timestamp, parse_timestamp
+
+
+class State(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    ACTIVE = "active"          # anchored on the ledger
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+ALLOWED: dict[State, tuple[State, ...]] = {
+    State.DRAFT: (State.SUBMITTED,),
+    State.SUBMITTED: (State.UNDER_REVIEW,),
+    State.UNDER_REVIEW: (State.APPROVED, State.RETURNED, State.REJECTED),
+    State.APPROVED: (State.ACTIVE,),
+    State.RETURNED: (),
+    State.REJECTED: (),
+    State.ACTIVE: (State.SUSPENDED, State.REVOKED, State.EXPIRED, State.WITHDRAWN),
+    State.SUSPENDED: (State.ACTIVE, State.REVOKED, State.EXPIRED, State.WITHDRAWN),
+    State.REVOKED: (),
+    State.EXPIRED: (),
+    State.WITHDRAWN: (),
+}
+# States whose record is (or was) on the ledger and is not final.
+LIVE = frozenset({State.ACTIVE, State.SUSPENDED})
+# States from which an amendment (a new version) may start.
+AMENDABLE = frozenset({State.RETURNED, State.ACTIVE, State.SUSPENDED})
+FINAL = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
+
+
+def check_transition(current: State, target: State) -> None:
+    """Raise ``IllegalTransition`` unless ``current -> target`` is in the state machine."""
+    allowed = ALLOWED[current]
+    if target not in allowed:
+        raise IllegalTransition(current.value, target.value, tuple(s.value for s in allowed))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unb64(text: object, what: str) -> bytes:
+    try:
+        if not isinstance(text, str):
+            raise ValueError
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, binascii.Error):
+        raise MalformedRecord(f"{what} is not base64") from None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One signed lifecycle entry; ``source`` is None only for the creation (-> draft)."""
+
+    seq: int
+    source: State | None
+    target: State
+    record: str
+    version: int
+    digest: str
+    actor: str
+    role: str
+    org: str
+    kid: str
+    at: dt.datetime
+    comment: str | None
+    previous: str | None      # hex SM3 of the canonical JSON of the entry before
+    signature: bytes
+
+    def statement(self) -> dict[str, Any]:
+        """Every member but the signature: what the signature covers."""
+        return {"seq": self.seq, "from": self.source.value if self.source else None,
+                "to": self.target.value, "record": self.record, "version": self.version,
+                "digest": self.digest, "actor": self.actor, "role": self.role,
+                "org": self.org, "kid": self.kid, "at": format_timestamp(self.at),
+                "comment": self.comment, "previous": self.previous}
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(self.statement())
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.statement(), "signature": _b64(self.signature)}
+
+    def hash(self) -> str:
+        """Hex SM3 of the whole entry (signature included): the next entry's ``previous``
+        and, for the entry before anchoring, the ``lifecycle`` member of the anchor."""
+        return sm3(canonical_json(self.to_json())).hex()
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Transition:
+        try:
+            return cls(int(doc["seq"]), State(doc["from"]) if doc["from"] else None,
+                       State(doc["to"]), str(doc["record"]), int(doc["version"]),
+                       str(doc["digest"]), str(doc["actor"]), str(doc["role"]),
+                       str(doc["org"]), str(doc["kid"]), parse_timestamp(doc["at"]),
+                       doc["comment"], doc["previous"],
+                       _unb64(doc["signature"], "transition signature"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedRecord(f"malformed lifecycle entry: {exc}") from None
+
+    def verify(self, public_key: SM2PublicKey) -> None:
+        """Raise ``CryptoError`` unless ``public_key`` signed this entry."""
+        public_key.verify(self.signature, self.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
+                          encoding=SignatureEncoding.DER)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a directory reference (never a personal identifier), the role they act
+    in, and the organisation whose key signs the transition."""
+
+    ref: str
+    role: str
+    org: str
+
+
+def sign_transition(history: Sequence[Transition], target: State, *, record: str,
+                    version: int, digest: str, actor: Actor, kid: str, signer: SM2Signer,
+                    at: dt.datetime, comment: str | None) -> Transition:
+    """The next entry of ``history``, checked against the state machine and signed."""
+    if history:
+        last = history[-1]
+        check_transition(last.target, target)
+        source: State | None = last.target
+        previous: str | None = last.hash()
+    else:
+        if target is not State.DRAFT:
+            raise IllegalTransition("(none)", target.value, (State.DRAFT.value,))
+        source, previous = None, None
+    unsigned = Transition(len(history), source, target, record, version, digest, actor.ref,
+                          actor.role, actor.org, kid, at.replace(microsecond=0), comment,
+                          previous, b"")
+    signature = signer.sign(unsigned.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
+                            encoding=SignatureEncoding.DER)
+    return replace(unsigned, signature=signature)
+
+
+def chain_problems(history: Sequence[Transition], *, record: str, version: int, digest: str,
+                   key_for: Callable[[str, str], SM2PublicKey | None]) -> tuple[list[str],
+                                                                                  list[str]]:
+    """Check a lifecycle history: sequence numbers, hash links, allowed transitions, the
+    record it names, and each signature with ``key_for(org, kid)`` (None: the signer's
+    certificate is unknown). Returns (problems, unverifiable entries)."""
+    problems: list[str] = []
+    unknown: list[str] = []
+    previous: Transition | None = None
+    for i, entry in enumerate(history):
+        where = f"lifecycle entry {i}"
+        if entry.seq != i:
+            problems.append(f"{where}: sequence number {entry.seq}")
+        if (entry.record, entry.version, entry.digest) != (record, version, digest):
+            problems.append(f"{where}: names another record version or digest")
+        if previous is None:
+            if entry.source is not None or entry.target is not State.DRAFT:
+                problems.append(f"{where}: a history starts with the creation of a draft")
+        else:
+            if entry.source is not previous.target:
+                problems.append(f"{where}: starts from {entry.source} but the record was "
+                                f"{previous.target}")
+            elif entry.target not in ALLOWED[previous.target]:
+                problems.append(f"{where}: {previous.target} -> {entry.target} is not allowed")
+            if entry.previous != previous.hash():
+                problems.append(f"{where}: does not link to the entry before it")
+            if entry.at < previous.at:
+                problems.append(f"{where}: dated before the entry before it")
+        key = key_for(entry.org, entry.kid)
+        if key is None:
+            unknown.append(f"{where}: no certificate for {entry.kid}")
+        else:
+            try:
+                entry.verify(key)
+            except CryptoError:
+                problems.append(f"{where}: the signature of {entry.org} does not verify")
+        previous = entry
+    return problems, unknown

@@ -1,0 +1,373 @@
+"""Where records live: SQLAlchemy models on ``RecordsBase`` and the repository the
+registry uses.
+
+Tables: organisations that issue or review records and their certificates; one row per
+record version (the envelope JSON, sealed with SM4-GCM when a field cipher is given,
+plus the columns queries need); status lists and their anchored snapshots; the anchors
+of lifecycle entries. Salts sit in their own column so that erasure is one update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from records.envelope import Anchor, Record
+from records.errors import RecordNotFound, StatusListError, UnknownIssuer
+
+
+class RecordsBase(DeclarativeBase):
+    """Tables of the records package (the migrations target its metadata)."""
+
+
+class OrganisationRow(RecordsBase):
+    __tablename__ = "records_organisations"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    capabilities: Mapped[str] = mapped_column(Text)     # JSON list
+    region: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CertificateRow(RecordsBase):
+    __tablename__ = "records_certificates"
+
+    kid: Mapped[str] = mapped_column(String(80), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(40), index=True)
+    pem: Mapped[str] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(String(64))     # hex
+    not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordRow(RecordsBase):
+    __tablename__ = "records_versions"
+
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    issuer_org: Mapped[str] = mapped_column(String(40), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    subject_org: Mapped[str | None] = mapped_column(String(40))
+    lookup: Mapped[str | None] = mapped_column(String(80), index=True)  # content sm3, USCC
+    digest: Mapped[str] = mapped_column(String(64))
+    filing_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    envelope: Mapped[str] = mapped_column(Text)   # JSON without salt, or an SM4-GCM token
+    salt: Mapped[str | None] = mapped_column(String(64))
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatusListRow(RecordsBase):
+    __tablename__ = "records_status_lists"
+
+    list_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(40), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    next_index: Mapped[int] = mapped_column(Integer)
+    revocation: Mapped[bytes] = mapped_column(LargeBinary)
+    suspension: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatusSnapshotRow(RecordsBase):
+    __tablename__ = "records_status_snapshots"
+
+    list_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    anchor: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LifecycleAnchorRow(RecordsBase):
+    __tablename__ = "records_lifecycle_anchors"
+    __table_args__ = (UniqueConstraint("record_id", "version", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    anchor: Mapped[str] = mapped_column(Text)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class EnvelopeSealer(Protocol):
+    """Seals envelopes at rest (``crypto.fields.FieldCipher`` fits)."""
+
+    def seal(self, value: str, associated_data: bytes) -> str: ...
+
+    def open(self, token: str, associated_data: bytes) -> str: ...
+
+
+def _lookup(record: Record) -> str | None:
+    """The value other records are found by: a copyright registration's content digest,
+    an app filing's or credit record's unified social credit code."""
+    content = record.content
+    if record.type.value == "copyright_registration":
+        return str(content["content"]["sm3"])
+    if record.type.value == "app_filing":
+        return str(content["provider"]["credit_code"])
+    if record.type.value == "credit_record":
+        return str(content["credit_code"])
+    return None
+
+
+class RecordStore:
+    """The repository: every method is one database transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session],
+                 sealer: EnvelopeSealer | None = None) -> None:
+        self.sessions = sessions
+        self._sealer = sealer
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    # -- organisations and certificates ---------------------------------------------------
+    def add_organisation(self, row: OrganisationRow) -> None:
+        with self._write() as session:
+            session.add(row)
+
+    def organisation(self, code: str) -> OrganisationRow:
+        with self.sessions() as session:
+            row = session.get(OrganisationRow, code)
+        if row is None:
+            raise UnknownIssuer(f"no organisation {code!r} is registered for records")
+        return row
+
+    def organisations(self) -> list[OrganisationRow]:
+        with self.sessions() as session:
+            return list(session.scalars(select(OrganisationRow).order_by(OrganisationRow.code)))
+
+    def add_certificate(self, row: CertificateRow) -> None:
+        with self._write() as session:
+            session.merge(row)
+
+    def certificate(self, kid: str) -> CertificateRow | None:
+        with self.sessions() as session:
+            return session.get(CertificateRow, kid)
+
+    def revoke_certificate(self, kid: str, at: dt.datetime, reason: int) -> None:
+        with self._write() as session:
+            done = session.execute(update(CertificateRow).where(
+                CertificateRow.kid == kid, CertificateRow.revoked_at.is_(None))
+                .values(revoked_at=at, revocation_reason=reason)).rowcount  # type: ignore[attr-defined]
+        if not done and self.certificate(kid) is None:
+            raise UnknownIssuer(f"no certificate {kid}")
+
+    def revoked_certificates(self) -> list[CertificateRow]:
+        with self.sessions() as session:
+            return list(session.scalars(select(CertificateRow).where(
+                CertificateRow.revoked_at.is_not(None))))
+
+    # -- record versions ------------------------------------------------------------------
+    def _aad(self, record_id: str, version: int) -> bytes:
+        return f"records_versions|{record_id}|{version}".encode()
+
+    def _encode(self, record: Record) -> str:
+        text = json.dumps(record.to_json(include_salt=False), ensure_ascii=False,
+                          separators=(",", ":"))
+        if self._sealer is not None:
+            return self._sealer.seal(text, self._aad(record.id, record.version))
+        return text
+
+    def _decode(self, row: RecordRow) -> Record:
+        text = row.envelope
+        if self._sealer is not None and not text.startswith("{"):
+            text = self._sealer.open(text, self._aad(row.record_id, row.version))
+        doc = json.loads(text)
+        doc["salt"] = row.salt
+        return Record.from_json(doc)
+
+    def _columns(self, record: Record) -> dict[str, Any]:
+        from records.digest import encode_salt
+
+        return {"type": record.type.value, "state": record.state.value,
+                "issuer_org": record.issuer.org, "subject_kind": record.subject.kind.value,
+                "subject_ref": record.subject.ref, "subject_org": record.subject.org,
+                "lookup": _lookup(record), "digest": record.digest,
+                "filing_number": (record.review.assigned.get("filing_number")
+                                  if record.review else None),
+                "envelope": self._encode(record),
+                "salt": encode_salt(record.salt) if record.salt else None}
+
+    def insert(self, record: Record, now: dt.datetime) -> None:
+        with self._write() as session:
+            session.add(RecordRow(record_id=record.id, version=record.version,
+                                  created_at=now, updated_at=now, **self._columns(record)))
+
+    def save(self, records: Sequence[Record], now: dt.datetime) -> None:
+        """Store new evidence for existing versions (state, proofs, lifecycle, anchor)."""
+        with self._write() as session:
+            for record in records:
+                session.execute(update(RecordRow).where(
+                    RecordRow.record_id == record.id, RecordRow.version == record.version)
+                    .values(updated_at=now, **self._columns(record)))
+
+    def mark_superseded(self, record_id: str, version: int, by: int) -> None:
+        with self._write() as session:
+            session.execute(update(RecordRow).where(
+                RecordRow.record_id == record_id, RecordRow.version == version)
+                .values(superseded_by=by))
+
+    def get(self, record_id: str, version: int | None = None) -> Record:
+        with self.sessions() as session:
+            query = select(RecordRow).where(RecordRow.record_id == record_id)
+            if version is not None:
+                query = query.where(RecordRow.version == version)
+            row = session.scalars(query.order_by(RecordRow.version.desc()).limit(1)).first()
+        if row is None:
+            raise RecordNotFound(f"no record {record_id}"
+                                 + (f" version {version}" if version else ""))
+        return self._decode(row)
+
+    def versions(self, record_id: str) -> list[Record]:
+        with self.sessions() as session:
+            rows = session.scalars(select(RecordRow).where(RecordRow.record_id == record_id)
+                                   .order_by(RecordRow.version)).all()
+        return [self._decode(r) for r in rows]
+
+    def find(self, *, record_type: str | None = None, lookup: str | None = None,
+             states: Sequence[str] = (), subject_ref: str | None = None) -> list[Record]:
+        with self.sessions() as session:
+            query = select(RecordRow)
+            if record_type is not None:
+                query = query.where(RecordRow.type == record_type)
+            if lookup is not None:
+                query = query.where(RecordRow.lookup == lookup)
+            if states:
+                query = query.where(RecordRow.state.in_(list(states)))
+            if subject_ref is not None:
+                query = query.where(RecordRow.subject_ref == subject_ref)
+            rows = session.scalars(query.order_by(RecordRow.created_at,
+                                                  RecordRow.version)).all()
+        return [self._decode(r) for r in rows]
+
+    def last_filing_serial(self, province: str) -> int:
+        prefix = f"教APP备{province}"
+        with self.sessions() as session:
+            numbers = session.scalars(select(RecordRow.filing_number).where(
+                RecordRow.filing_number.like(prefix + "%"))).all()
+        return max((int(n[len(prefix):len(prefix) + 5]) for n in numbers if n), default=0)
+
+    def erase(self, record_id: str) -> None:
+        """Forget the salt of every version (PIPL erasure): the digests on the ledger
+        can no longer be linked to anyone. The caller removes the content separately."""
+        with self._write() as session:
+            session.execute(update(RecordRow).where(RecordRow.record_id == record_id)
+                            .values(salt=None))
+
+    # -- status lists ---------------------------------------------------------------------
+    def allocate_slots(self, org: str, count: int, size: int,
+                       now: dt.datetime) -> list[tuple[str, int]]:
+        """``count`` free (list id, index) slots of ``org``, from its newest list onwards
+        (a new list of ``size`` bits whenever one is full)."""
+        slots: list[tuple[str, int]] = []
+        with self._write() as session:
+            row = session.scalars(select(StatusListRow).where(StatusListRow.org_code == org)
+                                  .order_by(StatusListRow.number.desc()).limit(1)
+                                  .with_for_update()).first()
+            while len(slots) < count:
+                if row is None or row.next_index >= row.size:
+                    number = row.number + 1 if row is not None else 1
+                    row = StatusListRow(list_id=f"{org}/{number}", org_code=org,
+                                        number=number, size=size, next_index=0,
+                                        revocation=bytes(size // 8),
+                                        suspension=bytes(size // 8), updated_at=now)
+                    session.add(row)
+                take = min(count - len(slots), row.size - row.next_index)
+                slots.extend((row.list_id, i) for i in range(row.next_index,
+                                                             row.next_index + take))
+                row.next_index += take
+                row.updated_at = now
+        return slots
+
+    def status_list(self, list_id: str) -> StatusListRow:
+        with self.sessions() as session:
+            row = session.get(StatusListRow, list_id)
+        if row is None:
+            raise StatusListError(f"no status list {list_id}")
+        return row
+
+    def set_status_bits(self, list_id: str, purpose: str, changes: dict[int, bool],
+                        now: dt.datetime) -> bytes:
+        """Set or clear bits of one purpose; returns the new bitstring."""
+        with self._write() as session:
+            row = session.get(StatusListRow, list_id, with_for_update=True)
+            if row is None:
+                raise StatusListError(f"no status list {list_id}")
+            bits = bytearray(getattr(row, purpose))
+            for index, value in changes.items():
+                if not 0 <= index < row.size:
+                    raise StatusListError(f"index {index} is outside list {list_id}")
+                mask = 0x80 >> (index % 8)
+                bits[index // 8] = (bits[index // 8] | mask) if value else (
+                    bits[index // 8] & ~mask)
+            setattr(row, purpose, bytes(bits))
+            row.updated_at = now
+            return bytes(bits)
+
+    def add_snapshot(self, list_id: str, purpose: str, sequence: int, document: dict[str, Any],
+                     anchor: Anchor, valid_until: dt.datetime) -> None:
+        with self._write() as session:
+            session.add(StatusSnapshotRow(list_id=list_id, purpose=purpose, sequence=sequence,
+                                          document=json.dumps(document, ensure_ascii=False),
+                                          anchor=json.dumps(anchor.to_json()),
+                                          valid_until=valid_until))
+
+    def latest_snapshot(self, list_id: str, purpose: str
+                        ) -> tuple[dict[str, Any], Anchor, dt.datetime] | None:
+        with self.sessions() as session:
+            row = session.scalars(select(StatusSnapshotRow).where(
+                StatusSnapshotRow.list_id == list_id, StatusSnapshotRow.purpose == purpose)
+                .order_by(StatusSnapshotRow.sequence.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return (json.loads(row.document), Anchor.from_json(json.loads(row.anchor)),
+                _utc(row.valid_until))
+
+    # -- lifecycle anchors ----------------------------------------------------------------
+    def add_lifecycle_anchor(self, record_id: str, version: int, seq: int,
+                             anchor: Anchor) -> None:
+        with self._write() as session:
+            session.add(LifecycleAnchorRow(record_id=record_id, version=version, seq=seq,
+                                           anchor=json.dumps(anchor.to_json())))
+
+    def lifecycle_anchors(self, record_id: str, version: int) -> dict[int, Anchor]:
+        with self.sessions() as session:
+            rows = session.scalars(select(LifecycleAnchorRow).where(
+                LifecycleAnchorRow.record_id == record_id,
+                LifecycleAnchorRow.version == version)).all()
+        return {r.seq: Anchor.from_json(json.loads(r.anchor)) for r in rows}

@@ -1,0 +1,278 @@
+"""The anchoring contract on the test channel: anchoring digests with metadata, reading the
+latest version and the history, authorised new versions, every refusal (which orders
+nothing), and large batches whose every entry is a provable leaf of the Merkle log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from crypto.sm3 import sm3
+from edutrust.database import make_engine, migrate
+from ledger.canonical import canonical_json, parse_canonical
+from ledger.channel import Channel
+from ledger.checkpoint import WitnessPolicy, verify_checkpoint
+from ledger.config import BatchParameters
+from ledger.contract import ContractError
+from ledger.embedded import EmbeddedOrganisation, channel_config, create_organisation
+from ledger.leaves import parse_leaf
+from ledger.merkle import leaf_hash
+from ledger.msp import SigningIdentity
+from ledger.storage.sql import SqlLedgerStore
+from tests.ledger.network import ORIGIN, Network, new_key, open_channel
+
+
+def digest(label: str) -> str:
+    return sm3(label.encode()).hex()
+
+
+def entry(key: str, label: str, **extra: Any) -> dict[str, Any]:
+    return {"key": key, "digest": digest(label), **extra}
+
+
+def client(net: Network, msp_id: str = "School") -> SigningIdentity:
+    return net.orgs[msp_id].role("client")
+
+
+def anchor(net: Network, *entries: dict[str, Any], msp_id: str = "School") -> Any:
+    return net.channel.submit(client(net, msp_id), "anchoring", "anchor",
+                              canonical_json(list(entries)).decode())
+
+
+def read(net: Network, key: str) -> dict[str, Any]:
+    doc = parse_canonical(net.channel.evaluate(client(net, "Province"), "anchoring", "read",
+                                               key))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def history(net: Network, key: str) -> list[dict[str, Any]]:
+    doc = parse_canonical(net.channel.evaluate(client(net, "Province"), "anchoring",
+                                               "history", key))
+    assert isinstance(doc, list)
+    return doc
+
+
+def assert_refused_and_nothing_ordered(net: Network, entries_json: str,
+                                       msp_id: str = "School") -> ContractError:
+    before = net.channel.status()
+    with pytest.raises(ContractError) as refused:
+        net.channel.submit(client(net, msp_id), "anchoring", "anchor", entries_json)
+    after = net.channel.status()
+    assert (after["height"], after["pending"], after["tree_size"]) == \
+        (before["height"], 0, before["tree_size"])
+    return refused.value
+
+
+@pytest.fixture(scope="module")
+def organisations() -> dict[str, EmbeddedOrganisation]:
+    """The three organisations of ``build_network``, issued once per module (a test that
+    revokes a certificate builds its own)."""
+    return {
+        "Ministry": create_organisation("Ministry", "教育部", new_key,
+                                        ("peer", "admin", "client", "orderer")),
+        "Province": create_organisation("Province", "某省教育厅", new_key),
+        "School": create_organisation("School", "某某中学", new_key),
+    }
+
+
+def build(database_url: str, orgs: dict[str, EmbeddedOrganisation],
+          endorsement: str | None = None) -> Network:
+    """``build_network`` on a fresh database with organisations issued beforehand."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    config = channel_config("archives", ORIGIN, list(orgs.values()), "Ministry",
+                            endorsement=endorsement,
+                            batch=BatchParameters(max_count=50, timeout_ms=5))
+    store = SqlLedgerStore(engine)
+    Channel.create(store, config, [orgs["Ministry"].role("admin"),
+                                   orgs["Province"].role("admin")],
+                   orgs["Ministry"].role("orderer"))
+    return Network(engine, store, orgs, config, open_channel(store, orgs))
+
+
+@pytest.fixture
+def net(database_url: str, organisations: dict[str, EmbeddedOrganisation]
+        ) -> Iterator[Network]:
+    network = build(database_url, organisations)
+    yield network
+    network.channel.close()
+    network.engine.dispose()
+
+
+# --------------------------------------------------------------------------- anchoring
+
+
+def test_anchored_digest_and_metadata_can_be_read_back(net: Network) -> None:
+    metadata = {"type": "archive-entry", "schema": "grade-report/1", "学期": "2024秋"}
+    receipt = anchor(net, entry("archive/1", "one", metadata=metadata))
+    record = read(net, "archive/1")
+    assert record["key"] == "archive/1"
+    assert record["digest"] == digest("one")
+    assert record["metadata"] == metadata
+    assert (record["version"], record["msp_id"], record["previous"]) == (1, "School", None)
+    assert record["tx_id"] == receipt.tx_id
+    assert history(net, "archive/1") == [record]
+
+
+def test_entry_without_metadata_reads_back_with_empty_metadata(net: Network) -> None:
+    anchor(net, entry("archive/1", "one"))
+    assert read(net, "archive/1")["metadata"] == {}
+
+
+def test_reading_a_key_never_anchored_is_refused(net: Network) -> None:
+    with pytest.raises(ContractError):
+        read(net, "archive/none")
+    assert history(net, "archive/none") == []
+
+
+def test_anchoring_is_a_transaction_and_reading_a_query(net: Network) -> None:
+    with pytest.raises(ContractError):
+        net.channel.evaluate(client(net), "anchoring", "anchor",
+                             canonical_json([entry("archive/1", "one")]).decode())
+    with pytest.raises(ContractError):
+        net.channel.submit(client(net), "anchoring", "read", "archive/1")
+    assert net.channel.status()["height"] == 1
+
+
+def test_second_anchoring_of_a_key_is_refused_before_ordering(net: Network) -> None:
+    anchor(net, entry("archive/1", "one"))
+    error = assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "two")]).decode())
+    assert "anchored already" in str(error)
+    assert read(net, "archive/1")["digest"] == digest("one")
+
+
+def test_authorised_new_version_becomes_version_two_with_both_in_history(
+        net: Network) -> None:
+    anchor(net, entry("archive/1", "one", metadata={"grade": "A"}))
+    anchor(net, entry("archive/1", "two", previous=digest("one"),
+                      metadata={"grade": "A+", "reason": "re-marked"}))
+    latest = read(net, "archive/1")
+    assert (latest["version"], latest["digest"], latest["previous"]) == \
+        (2, digest("two"), digest("one"))
+    versions = history(net, "archive/1")
+    assert [(v["version"], v["digest"]) for v in versions] == \
+        [(1, digest("one")), (2, digest("two"))]
+    assert versions[1] == latest
+
+
+def test_new_version_by_another_organisation_is_refused(net: Network) -> None:
+    anchor(net, entry("archive/1", "one"))
+    error = assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "two", previous=digest("one"))]).decode(),
+        msp_id="Province")
+    assert "School" in str(error)
+    assert read(net, "archive/1")["version"] == 1
+
+
+def test_new_version_naming_a_stale_previous_is_refused(net: Network) -> None:
+    anchor(net, entry("archive/1", "one"))
+    anchor(net, entry("archive/1", "two", previous=digest("one")))
+    assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "three", previous=digest("one"))]).decode())
+    assert read(net, "archive/1")["digest"] == digest("two")
+
+
+def test_new_version_of_a_key_never_anchored_is_refused(net: Network) -> None:
+    assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "two", previous=digest("one"))]).decode())
+
+
+def test_a_key_twice_in_one_batch_is_refused(net: Network) -> None:
+    error = assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "one"), entry("archive/2", "two"),
+                             entry("archive/1", "three")]).decode())
+    assert "twice" in str(error)
+
+
+def test_one_refused_entry_refuses_the_whole_batch(net: Network) -> None:
+    anchor(net, entry("archive/2", "two"))
+    assert_refused_and_nothing_ordered(
+        net, canonical_json([entry("archive/1", "one"), entry("archive/2", "again")]).decode())
+    with pytest.raises(ContractError):
+        read(net, "archive/1")
+
+
+_DIGEST = digest("one")
+MALFORMED: dict[str, str] = {
+    "digest upper case": canonical_json([{"key": "k", "digest": _DIGEST.upper()}]).decode(),
+    "digest too short": canonical_json([{"key": "k", "digest": _DIGEST[:62]}]).decode(),
+    "digest not hex": canonical_json([{"key": "k", "digest": "g" * 64}]).decode(),
+    "digest a number": canonical_json([{"key": "k", "digest": 12}]).decode(),
+    "previous malformed": canonical_json([{"key": "k", "digest": _DIGEST,
+                                           "previous": "abc"}]).decode(),
+    "missing digest": canonical_json([{"key": "k"}]).decode(),
+    "missing key": canonical_json([{"digest": _DIGEST}]).decode(),
+    "unknown member": canonical_json([{"key": "k", "digest": _DIGEST, "name": "Li"}]).decode(),
+    "key a number": canonical_json([{"key": 5, "digest": _DIGEST}]).decode(),
+    "empty key": canonical_json([{"key": "", "digest": _DIGEST}]).decode(),
+    "key with a control character": canonical_json([{"key": "a\nb",
+                                                     "digest": _DIGEST}]).decode(),
+    "key too long": canonical_json([{"key": "k" * 257, "digest": _DIGEST}]).decode(),
+    "metadata not an object": canonical_json([{"key": "k", "digest": _DIGEST,
+                                               "metadata": ["x"]}]).decode(),
+    "metadata over 4 KiB": canonical_json([{"key": "k", "digest": _DIGEST,
+                                            "metadata": {"note": "x" * 4096}}]).decode(),
+    "float in metadata": '[{"digest":"' + _DIGEST + '","key":"k","metadata":{"score":9.5}}]',
+    "exponent in metadata": '[{"digest":"' + _DIGEST + '","key":"k","metadata":{"n":1e2}}]',
+    "whitespace": '[{"digest": "' + _DIGEST + '", "key": "k"}]',
+    "members out of order": '[{"key":"k","digest":"' + _DIGEST + '"}]',
+    "escaped letter": '[{"digest":"' + _DIGEST + '","key":"\\u006b"}]',
+    "duplicate member": '[{"digest":"' + _DIGEST + '","key":"k","key":"k"}]',
+    "not JSON": "archive/1=" + _DIGEST,
+    "empty batch": "[]",
+    "object instead of a list": canonical_json({"key": "k", "digest": _DIGEST}).decode(),
+    "entry not an object": canonical_json(["k"]).decode(),
+}
+
+
+@pytest.mark.parametrize("entries_json", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_malformed_entries_are_refused(net: Network, entries_json: str) -> None:
+    assert_refused_and_nothing_ordered(net, entries_json)
+
+
+def test_metadata_of_exactly_4_kib_is_accepted(net: Network) -> None:
+    padding = 4096 - len(canonical_json({"note": ""}))
+    metadata = {"note": "x" * padding}
+    assert len(canonical_json(metadata)) == 4096
+    anchor(net, entry("archive/1", "one", metadata=metadata))
+    assert read(net, "archive/1")["metadata"] == metadata
+
+
+# --------------------------------------------------------------------------- the Merkle log
+
+
+def test_each_anchored_entry_becomes_one_leaf(net: Network) -> None:
+    receipt = anchor(net, entry("archive/b", "b"), entry("archive/a", "a", metadata={"n": 1}))
+    assert (receipt.leaf_start, receipt.leaf_count) == (0, 2)
+    leaves = [parse_leaf(net.channel.leaf(i)) for i in range(2)]
+    assert [leaf["key"] for leaf in leaves] == ["archive/b", "archive/a"]
+    assert leaves[1] == {"channel": "archives", "tx_id": receipt.tx_id, "key": "archive/a",
+                         "version": 1, "digest": digest("a"), "msp_id": "School",
+                         "metadata": {"n": 1}, "previous": None}
+    second = anchor(net, entry("archive/b", "b2", previous=digest("b")))
+    assert (second.leaf_start, second.leaf_count) == (2, 1)
+    assert parse_leaf(net.channel.leaf(2))["version"] == 2
+
+
+def test_batch_of_1000_entries_gives_1000_provable_leaves(net: Network) -> None:
+    keys = [f"archive/2024/{i:04d}" for i in range(1000)]
+    entries = [entry(k, k, metadata={"n": i}) for i, k in enumerate(keys)]
+    receipt = anchor(net, *entries)
+    assert (receipt.leaf_start, receipt.leaf_count) == (0, 1000)
+    assert len(net.channel.block(receipt.block).envelopes) == 1
+
+    note = net.channel.checkpoint()
+    log_key, *witness_keys = net.channel.verifiers()
+    verified = verify_checkpoint(note, log_key, origin=ORIGIN,
+                                 policy=WitnessPolicy(tuple(witness_keys), 2))
+    size, root = verified.checkpoint.size, verified.checkpoint.root_hash
+    assert size == 1000
+    for index, key in enumerate(keys):
+        leaf = net.channel.leaf(index)
+        doc = parse_leaf(leaf)
+        assert (doc["key"], doc["digest"], doc["tx_id"]) == (key, digest(key), receipt.tx_id)
+        net.channel.inclusion_proof(index, size).verify(leaf_hash(leaf), root)

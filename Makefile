@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/edutrust init
+	$(BIN)/edutrust init --demo
+	@echo "Demo: open http://127.0.0.1:8000/demo/ and log in as demo.teacher or demo.student"
+	@echo "(their passwords are printed above when first created; see also docs/operations.md)"
 	$(BIN)/edutrust serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)

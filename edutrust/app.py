@@ -153,3 +153,7 @@ def _register_identity_provider(app: Flask, platform: Platform) -> None:
     store = SessionStore(platform.sessions, config.session_idle_ttl, config.session_max_ttl)
     app.extensions["edutrust.idp"] = provider
     app.register_blueprint(create_blueprint(provider, store, language, EndpointPaths()))
+
+    from edutrust.demo import demo_blueprint
+
+    app.register_blueprint(demo_blueprint(platform))

@@ -170,6 +170,19 @@ CATALOG: dict[str, dict[str, str]] = {
                               "replay"},
     "ledger.audit_divergence": {"zh": "审计发现不一致：{divergence}",
                                 "en": "audit found a divergence: {divergence}"},
+    # -- command line: records --------------------------------------------------------
+    "records.bad_bundle": {"zh": "{path} 不是可读的离线核验包：{reason}",
+                           "en": "{path} is not a readable offline bundle: {reason}"},
+    "records.bad_trust_anchors": {"zh": "{path} 中的信任锚无法使用：{reason}",
+                                  "en": "the trust anchors in {path} cannot be used: {reason}"},
+    "records.verified_valid": {"zh": "有效：记录 {id}（版本 {version}）通过全部核验",
+                               "en": "valid: record {id} (version {version}) passed every "
+                                     "check"},
+    "records.verified_invalid": {"zh": "无效：未通过的核验项：{checks}",
+                                 "en": "invalid: checks not passed: {checks}"},
+    "records.verified_indeterminate": {"zh": "无法确定：无法完成的核验项：{checks}",
+                                       "en": "indeterminate: checks that could not be "
+                                             "completed: {checks}"},
     # -- directory: official codes and identifiers -------------------------------------
     "code.bad_division": {"zh": "不是有效的行政区划代码（6 位数字，前两位为省级代码）",
                           "en": "not a valid administrative division code (6 digits starting "
@@ -406,6 +419,14 @@ CATALOG: dict[str, dict[str, str]] = {
                          "学生 {student} / {student_password}）",
                    "en": "demo: once serving, open {url} and log in (teacher {teacher} / "
                          "{teacher_password}, student {student} / {student_password})"},
+    "demo.page.title": {"zh": "EduTrust 演示应用", "en": "EduTrust demo application"},
+    "demo.page.login": {"zh": "使用 EduTrust 登录", "en": "Log in with EduTrust"},
+    "demo.page.claims": {"zh": "已验证的 ID 令牌声明（{alg} 签名）",
+                         "en": "Verified ID token claims ({alg} signature)"},
+    "demo.page.failed": {"zh": "登录未完成：{reason}", "en": "Login did not complete: {reason}"},
+    "demo.page.not_configured": {"zh": "演示客户端尚未创建：请运行 edutrust init --demo。",
+                                 "en": "The demo client does not exist yet: run edutrust init "
+                                       "--demo."},
     # -- identity provider: pages -----------------------------------------------------
     "idp.footer": {"zh": "教育可信身份与存证平台", "en": "Education trusted identity platform"},
     "idp.login.title": {"zh": "登录", "en": "Sign in"},

@@ -8,9 +8,12 @@ checks every stored checkpoint's signatures and root. The first divergence is na
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import select
@@ -75,6 +78,10 @@ class _Divergence(Exception):
     pass
 
 
+# (namespace, key, block, tx_num, tx_id, value or None for a delete, block timestamp)
+_HistoryRow = tuple[str, str, int, int, str, bytes | None, dt.datetime]
+
+
 class _MemoryState:
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], tuple[bytes, Version]] = {}
@@ -109,22 +116,27 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
             pool: ThreadPoolExecutor) -> None:
     identities = IdentityCache()
     state = _MemoryState()
-    history: list[tuple[str, str, int, int, str, bytes | None]] = []
+    history: list[_HistoryRow] = []
     tree = MemoryNodeStore()
+    leaf_origins: list[tuple[int, str]] = []  # (block, tx_id) of every replayed leaf
+    seen_tx_ids: set[str] = set()  # every transaction id of earlier blocks, any code
     config: ChannelConfig | None = None
     previous_hash = GENESIS_PREVIOUS
     previous_time = None
-    with store.snapshot() as conn:  # one consistent view while blocks keep coming
+    # One consistent view while blocks keep coming. Results read lazily are closed on the
+    # way out: a SQLite cursor left open when a divergence stops the loop would keep its
+    # pooled connection on a stale snapshot, and that connection's next write would fail.
+    with store.snapshot() as conn, ExitStack() as open_results:
         channel_row = conn.execute(select(ChannelRow.config, ChannelRow.height,
                                           ChannelRow.tree_size)
                                    .where(ChannelRow.channel_id == channel)).first()
         if channel_row is None:
             raise _fail(f"no channel {channel}")
         height = int(channel_row[1])
-        blocks = conn.execute(select(BlockRow.number, BlockRow.header, BlockRow.hash,
-                                     BlockRow.signature, BlockRow.signer)
-                              .where(BlockRow.channel_id == channel)
-                              .order_by(BlockRow.number))
+        blocks = open_results.enter_context(conn.execute(
+            select(BlockRow.number, BlockRow.header, BlockRow.hash, BlockRow.signature,
+                   BlockRow.signer)
+            .where(BlockRow.channel_id == channel).order_by(BlockRow.number)))
         expected_number = 0
         for number, raw_header, stored_hash, signature, signer in blocks:
             where = f"block {number}"
@@ -135,6 +147,8 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
                 header = BlockHeader.decode(raw_header)
             except LedgerError as exc:
                 raise _fail(f"{where}: header does not parse: {exc}") from None
+            if header.encode() != bytes(raw_header):
+                raise _fail(f"{where}: header is not in its canonical form")
             if header.hash != stored_hash:
                 raise _fail(f"{where}: stored hash differs from the header's hash")
             if header.number != number or header.channel != channel:
@@ -182,7 +196,9 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
                 raise _fail(f"{where}: orderer signature: {exc}") from None
             if number > 0:
                 config = _replay_block(number, header, tx_rows, envelopes, config, contracts,
-                                       identities, state, history, tree, pool)
+                                       identities, state, history, tree, pool,
+                                       seen_tx_ids, leaf_origins)
+            seen_tx_ids.update(r[1] for r in tx_rows)
             if header.tree_size != tree.size or header.tree_root != tree.root():
                 raise _fail(f"{where}: Merkle tree after the block differs from the header")
             previous_hash, previous_time = header.hash, header.timestamp
@@ -196,15 +212,16 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
         if int(channel_row[2]) != tree.size:
             raise _fail("stored tree size differs from the replayed tree")
         _compare_state(conn, channel, state, history)
-        _compare_tree(conn, channel, tree)
+        _compare_tree(conn, channel, tree, leaf_origins, open_results)
         report.leaves = tree.size
         report.checkpoints = _check_checkpoints(conn, channel, config, identities, tree)
 
 
 def _replay_block(number: int, header: BlockHeader, tx_rows: Sequence[Any], envelopes: list[bytes],
                   config: ChannelConfig, contracts: list[str], identities: IdentityCache,
-                  state: _MemoryState, history: list[tuple[str, str, int, int, str, bytes | None]],
-                  tree: MemoryNodeStore, pool: ThreadPoolExecutor) -> ChannelConfig:
+                  state: _MemoryState, history: list[_HistoryRow],
+                  tree: MemoryNodeStore, pool: ThreadPoolExecutor, seen_ids: set[str],
+                  leaf_origins: list[tuple[int, str]]) -> ChannelConfig:
     where = f"block {number}"
     at = header.timestamp
     first_proposal = None
@@ -214,17 +231,24 @@ def _replay_block(number: int, header: BlockHeader, tx_rows: Sequence[Any], enve
         first_proposal = None
     is_config = first_proposal is not None and first_proposal.contract == "_config"
     codes: list[str] = []
-    seen_ids: set[str] = {tx_id for (_, _, _, _, tx_id, _) in history}
     if is_config:
         if len(envelopes) != 1:
             raise _fail(f"{where}: a configuration transaction must be alone in its block")
-        try:
-            tx = Transaction.decode(envelopes[0])
-            new_config = check_config_transaction(tx, config, identities, at)
-            codes.append(ValidationCode.VALID.value)
-        except LedgerError:
-            new_config = config
-            codes.append(ValidationCode.BAD_PAYLOAD.value)
+        row = tx_rows[0]
+        if Transaction.decode(envelopes[0]).tx_id != row[1]:
+            raise _fail(f"{where} tx 0: stored id differs from the envelope's")
+        if row[4] is not None or row[5] != 0:
+            raise _fail(f"{where} tx 0: leaf index or count differs")
+        new_config = config
+        if row[1] in seen_ids:  # as the committer: a duplicate is never applied
+            codes.append(ValidationCode.DUPLICATE_TXID.value)
+        else:
+            try:
+                tx = Transaction.decode(envelopes[0])
+                new_config = check_config_transaction(tx, config, identities, at)
+                codes.append(ValidationCode.VALID.value)
+            except LedgerError:
+                codes.append(ValidationCode.BAD_PAYLOAD.value)
         if tuple(codes) != header.codes:
             raise _fail(f"{where}: replayed code {codes} differs from stored {header.codes}")
         return new_config
@@ -237,7 +261,7 @@ def _replay_block(number: int, header: BlockHeader, tx_rows: Sequence[Any], enve
         code = check.code
         if check.tx is not None and check.tx.tx_id != tx_id:
             raise _fail(f"{where} tx {num}: stored id differs from the envelope's")
-        if tx_id in block_ids or _committed_valid(tx_id, seen_ids):
+        if tx_id in block_ids or tx_id in seen_ids:
             code = ValidationCode.DUPLICATE_TXID
         elif code is ValidationCode.VALID and check.tx is not None:
             code = check_mvcc(check.tx, block_state)
@@ -258,60 +282,69 @@ def _replay_block(number: int, header: BlockHeader, tx_rows: Sequence[Any], enve
         if row[4] != expected_start or row[5] != len(leaves):
             raise _fail(f"{where} tx {num}: leaf index or count differs")
         tree.extend(leaf_hash(leaf) for leaf in leaves)
+        leaf_origins.extend((number, tx_id) for _ in leaves)
         block_ids.add(tx_id)
         codes.append(code.value)
     for ns, key, value, version, tx_id in pending_writes:
-        history.append((ns, key, version.block, version.tx_num, tx_id, value))
+        history.append((ns, key, version.block, version.tx_num, tx_id, value, at))
         if value is None:
             state.values.pop((ns, key), None)
         else:
             state.values[(ns, key)] = (value, version)
-    seen_ids.update(block_ids)
     return config
 
 
-def _committed_valid(tx_id: str, seen: set[str]) -> bool:
-    return tx_id in seen
-
-
 def _compare_state(conn: Any, channel: str, state: _MemoryState,
-                   history: list[tuple[str, str, int, int, str, bytes | None]]) -> None:
+                   history: list[_HistoryRow]) -> None:
     stored = {(ns, k): (bytes(v), Version(b, t)) for ns, k, v, b, t in conn.execute(
         select(StateRow.namespace, StateRow.key, StateRow.value, StateRow.block,
                StateRow.tx_num).where(StateRow.channel_id == channel))}
     for slot in sorted(set(stored) | set(state.values)):
         if stored.get(slot) != state.values.get(slot):
             raise _fail(f"world state of {slot[0]}/{slot[1]} differs from the replay")
-    stored_history = [(ns, k, b, t, tx, bytes(v) if v is not None else None)
-                      for ns, k, b, t, tx, v in conn.execute(
+    stored_history = [(ns, k, b, t, tx, bytes(v) if v is not None else None, _utc(ts))
+                      for ns, k, b, t, tx, v, ts in conn.execute(
                           select(HistoryRow.namespace, HistoryRow.key, HistoryRow.block,
-                                 HistoryRow.tx_num, HistoryRow.tx_id, HistoryRow.value)
+                                 HistoryRow.tx_num, HistoryRow.tx_id, HistoryRow.value,
+                                 HistoryRow.timestamp)
                           .where(HistoryRow.channel_id == channel))]
-    if sorted(stored_history, key=_history_key) != sorted(history, key=_history_key):
-        raise _fail("key history differs from the replay")
+    for ours, theirs in zip_longest(sorted(history, key=_history_key),
+                                    sorted(stored_history, key=_history_key)):
+        if ours != theirs:
+            # The row that sorts first is the one without a counterpart (or altered).
+            row = min((r for r in (ours, theirs) if r is not None), key=_history_key)
+            raise _fail(f"key history of {row[0]}/{row[1]} differs from the replay "
+                        f"(block {row[2]}, tx {row[3]})")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _history_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (row[0], row[1], row[2], row[3])
 
 
-def _compare_tree(conn: Any, channel: str, tree: MemoryNodeStore) -> None:
+def _compare_tree(conn: Any, channel: str, tree: MemoryNodeStore,
+                  leaf_origins: list[tuple[int, str]], open_results: ExitStack) -> None:
     index = 0
-    for leaf_index, leaf in conn.execute(select(LeafRow.leaf_index, LeafRow.leaf)
-                                         .where(LeafRow.channel_id == channel)
-                                         .order_by(LeafRow.leaf_index)):
+    for leaf_index, leaf, block, tx_id in open_results.enter_context(conn.execute(
+            select(LeafRow.leaf_index, LeafRow.leaf, LeafRow.block, LeafRow.tx_id)
+            .where(LeafRow.channel_id == channel).order_by(LeafRow.leaf_index))):
         if leaf_index != index:
             raise _fail(f"leaf {index} is missing")
         if index >= tree.size or leaf_hash(bytes(leaf)) != tree.node_hashes(
                 [NodeAddress(0, index)])[0]:
             raise _fail(f"leaf {index} differs from the replayed entry")
+        if (block, tx_id) != leaf_origins[index]:
+            raise _fail(f"leaf {index} is attributed to another block or transaction")
         index += 1
     if index != tree.size:
         raise _fail(f"{index} leaves stored, {tree.size} replayed")
     count = 0
-    for level, node_index, digest in conn.execute(
+    for level, node_index, digest in open_results.enter_context(conn.execute(
             select(NodeRow.level, NodeRow.node_index, NodeRow.hash)
-            .where(NodeRow.channel_id == channel)):
+            .where(NodeRow.channel_id == channel))):
         address = NodeAddress(level, node_index)
         if address.end_leaf > tree.size:
             raise _fail(f"stored node {level}/{node_index} lies beyond the tree")

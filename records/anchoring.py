@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.block import Block
+from ledger.checkpoint import NoteVerifier
 from ledger.canonical import canonical_json as ledger_json
 from ledger.contract import KeyModification
 from ledger.errors import LedgerError
@@ -58,6 +59,8 @@ class LedgerView(Protocol):
     def history(self, contract: str, key: str) -> list[KeyModification]: ...
 
     def state(self, contract: str, key: str) -> bytes | None: ...
+
+    def verifiers(self) -> list[NoteVerifier]: ...
 
 
 class LedgerWriter(LedgerView, Protocol):

@@ -30,6 +30,7 @@ from records.errors import MalformedRecord
 
 SALT_SIZE = 32
 SALTED_PREFIX = "hmac-sm3:"
+WILDCARD = "*"
 
 
 def new_salt() -> bytes:
@@ -59,27 +60,27 @@ def _unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def expand(pattern: str, document: Any) -> list[tuple[str, ...]]:
+def expand(pattern: str, document: Any) -> list[tuple[str | int, ...]]:
     """Every concrete path in ``document`` that ``pattern`` (a JSON Pointer with ``*``
     wildcards) names, as tuples of member names (strings) and indices (ints)."""
     if not pattern.startswith("/"):
         raise ValueError(f"a person-linked pointer starts with '/': {pattern!r}")
     paths: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     for raw in pattern[1:].split("/"):
-        token = _unescape(raw)
+        step = _unescape(raw)
         found: list[tuple[Any, tuple[str | int, ...]]] = []
         for node, path in paths:
             if isinstance(node, dict):
-                names: Iterable[str] = sorted(node) if token == "*" else (
-                    [token] if token in node else [])
+                names: Iterable[str] = sorted(node) if step == WILDCARD else (
+                    [step] if step in node else [])
                 found.extend((node[n], (*path, n)) for n in names)
             elif isinstance(node, list):
-                if token == "*":
+                if step == WILDCARD:
                     found.extend((item, (*path, i)) for i, item in enumerate(node))
-                elif token.isdigit() and int(token) < len(node):
-                    found.append((node[int(token)], (*path, int(token))))
+                elif step.isdigit() and int(step) < len(node):
+                    found.append((node[int(step)], (*path, int(step))))
         paths = found
-    return [path for _, path in paths]  # type: ignore[misc]
+    return [path for _, path in paths]
 
 
 def pointer(path: Sequence[str | int]) -> str:
@@ -99,7 +100,7 @@ def salt_core(core: dict[str, Any], patterns: Sequence[str], salt: bytes) -> dic
     salted = copy.deepcopy(core)
     for pattern in sorted(patterns, key=lambda p: (p.count("/"), p)):
         for path in expand(pattern, salted):
-            parent = salted
+            parent: Any = salted
             for step in path[:-1]:
                 parent = parent[step]
             parent[path[-1]] = salted_value(salt, pointer(path), parent[path[-1]])

@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     select,
     update,
 )
@@ -74,7 +73,7 @@ class RecordRow(RecordsBase):
     subject_org: Mapped[str | None] = mapped_column(String(40))
     lookup: Mapped[str | None] = mapped_column(String(80), index=True)  # content sm3, USCC
     digest: Mapped[str] = mapped_column(String(64))
-    filing_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    filing_number: Mapped[str | None] = mapped_column(String(32), index=True)
     envelope: Mapped[str] = mapped_column(Text)   # JSON without salt, or an SM4-GCM token
     salt: Mapped[str | None] = mapped_column(String(64))
     superseded_by: Mapped[int | None] = mapped_column(Integer)

@@ -6,11 +6,13 @@ import sys
 
 import click
 
+from edutrust.cli.client_commands import clients
 from edutrust.cli.common import CliError, NegativeAnswer, say
 from edutrust.cli.crypto_commands import crypto
 from edutrust.cli.directory_commands import directory
 from edutrust.cli.ledger_commands import ledger
 from edutrust.cli.platform_commands import init, keys, serve
+from edutrust.cli.records_commands import records
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +26,8 @@ cli.add_command(keys)
 cli.add_command(crypto)
 cli.add_command(directory)
 cli.add_command(ledger)
+cli.add_command(clients)
+cli.add_command(records)
 
 
 def main(argv: list[str] | None = None) -> int:

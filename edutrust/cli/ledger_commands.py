@@ -106,6 +106,8 @@ def init_ledger() -> None:
     platform = _platform()
     try:
         created = initialise_ledger(platform, say)
+    except LedgerError as exc:
+        raise CliError("ledger.error", reason=exc) from None
     finally:
         platform.engine.dispose()
     with _channel() as (_, channel):
@@ -321,7 +323,10 @@ def verify_proof(proof_path: str, checkpoint_path: str | None, leaf_path: str | 
     required = len(witnesses) if threshold is None else threshold
     if required > len(witnesses):
         raise CliError("ledger.bad_witness_count", count=required, available=len(witnesses))
-    policy = WitnessPolicy(tuple(witnesses), required)
+    try:
+        policy = WitnessPolicy(tuple(witnesses), required)
+    except LedgerError as exc:  # e.g. two witness keys with one name
+        raise CliError("ledger.bad_keys_file", path=keys_path, reason=exc) from None
     note = _note_from(checkpoint_path, doc.get("checkpoint"), "--checkpoint")
     try:
         if "index" in doc:

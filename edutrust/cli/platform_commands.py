@@ -17,14 +17,26 @@ def _platform_error(exc: PlatformError) -> CliError:
 
 
 @click.command()
-def init() -> None:
+@click.option("--demo", is_flag=True,
+              help="also create the demo school, teacher, student and client, and print "
+                   "their credentials (once)")
+def init(demo: bool) -> None:
     """Create $EDUTRUST_HOME, the database, the master key, platform keys and CA.
     Safe to run again: it changes nothing that exists."""
     settings = Settings.from_env()
     try:
-        initialise(settings, say)
+        platform = initialise(settings, say)
     except PlatformError as exc:
         raise _platform_error(exc) from None
+    from edutrust.demo import create_demo
+    from idp.oauth2.server import open_provider
+
+    # Creates the provider's own keys (ES256, RS256, derived secrets) now, not at first use.
+    open_provider(settings.issuer, platform.sessions, platform.keys, platform.fields)
+    if demo:
+        credentials = create_demo(platform, say)
+        if credentials is not None:
+            emit_json(credentials)
     say("init.done")
 
 

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "idp.directory.models",
     "idp.oauth2.models",
     "idp.web.sessions",
+    "records.store",
 )
 
 

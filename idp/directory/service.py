@@ -136,14 +136,17 @@ class Directory:
     def id_card_index(self, id_card: str) -> str:
         return self.fields.blind_index(id_card, ID_CARD)
 
-    def seal_phone(self, person_id: str, phone: str) -> tuple[str, str]:
-        """(sealed, blind index) of a normalised phone number for ``person_id``."""
+    def seal_phone(self, person_id: str, phone: str,
+                   index: str | None = None) -> tuple[str, str]:
+        """(sealed, blind index) of a normalised phone number for ``person_id``
+        (``index`` when the caller computed it already)."""
         return (self.fields.seal(phone, sealed_context(person_id, PHONE)),
-                self.phone_index(phone))
+                index or self.phone_index(phone))
 
-    def seal_id_card(self, person_id: str, id_card: str) -> tuple[str, str]:
+    def seal_id_card(self, person_id: str, id_card: str,
+                     index: str | None = None) -> tuple[str, str]:
         return (self.fields.seal(id_card, sealed_context(person_id, ID_CARD)),
-                self.id_card_index(id_card))
+                index or self.id_card_index(id_card))
 
     def phone_of(self, person: Person) -> str | None:
         """The person's phone number (eleven digits), opened from its sealed column."""

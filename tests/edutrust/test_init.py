@@ -116,6 +116,7 @@ def test_migrations_match_the_models_exactly(settings: Settings) -> None:
     from edutrust.migrations.models import load_all_models
     from idp.db import IdpBase
     from ledger.storage.sql import LedgerBase
+    from records.store import RecordsBase
 
     load_all_models()
 
@@ -124,6 +125,6 @@ def test_migrations_match_the_models_exactly(settings: Settings) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn),
                                 [Base.metadata, LedgerBase.metadata,
-                                 IdpBase.metadata])
+                                 IdpBase.metadata, RecordsBase.metadata])
     engine.dispose()
     assert diff == []

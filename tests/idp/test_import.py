@@ -300,7 +300,7 @@ def test_every_reason_the_importer_gives_has_a_message_naming_its_detail() -> No
                for name in ("importer.py", "service.py", "codes.py", "__init__.py")]
     keys = set()
     for source in sources:
-        keys |= set(re.findall(r"\"((?:import|code|directory|password)\.[a-z_.]+)\"",
+        keys |= set(re.findall(r"\"((?:import|code|directory|password)\.[a-z_.]*[a-z_])\"",
                                source.read_text()))
     assert keys and keys <= set(i18n.CATALOG), keys - set(i18n.CATALOG)
     for key in keys:

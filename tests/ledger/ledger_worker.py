@@ -4,16 +4,17 @@ a test module).
 The parent test builds the network, writes every organisation's certificates and SM2 keys
 with ``save_organisations`` (test keys only: real deployments never export a key), and
 starts ``python -m tests.ledger.ledger_worker KEYS_FILE DATABASE_URL MODE ...``. The worker
-rebuilds the organisations with ``load_organisations``, opens the channel on the database
-and anchors entries. Every line it prints on stdout is flushed at once; a line
+rebuilds the organisations with ``load_organisations``, opens the channel on the database,
+prints ``ready``, waits for a line on stdin (so a parent can start the next worker while
+the current one runs) and anchors entries. Every line it prints on stdout is flushed at once; a line
 ``ack TX_ID KEY...`` is printed only after ``submit`` returned, so it is the proof that
 the commit was acknowledged. ``WorkerProcess`` is the parent's side: it starts a worker,
 collects its lines and kills it.
 
 Modes:
 
-- ``loop PREFIX``: submit one entry after another (keys ``PREFIX-0``, ``PREFIX-1``, ...)
-  until killed.
+- ``loop PREFIX [PAUSE]``: submit one entry after another (keys ``PREFIX-0``,
+  ``PREFIX-1``, ...), PAUSE seconds apart, until killed.
 - ``count PREFIX N THREADS``: submit N entries from THREADS threads sharing one channel
   handle, then print ``done`` and exit.
 - ``big PREFIX TXS ENTRIES PAUSE``: endorse TXS transactions of ENTRIES entries each, print
@@ -134,13 +135,14 @@ def _open(keys: Path, url: str, pause: float = 0.0) -> tuple[Channel, Any]:
     return open_channel(store, orgs), orgs["School"].role("client")
 
 
-def _loop(channel: Channel, client: Any, prefix: str) -> None:
+def _loop(channel: Channel, client: Any, prefix: str, pause: float) -> None:
     number = 0
     while True:
         key = f"{prefix}-{number}"
         receipt = channel.submit(client, "anchoring", "anchor", entries_json([key]))
         _say("ack", receipt.tx_id, key)
         number += 1
+        time.sleep(pause)
 
 
 def _count(channel: Channel, client: Any, prefix: str, total: int, threads: int) -> None:
@@ -190,8 +192,9 @@ def main(argv: Sequence[str]) -> None:
     pause = float(rest[2]) if mode == "big" else 0.0
     channel, client = _open(Path(keys), url, pause)
     _say("ready", os.getpid())
+    sys.stdin.readline()
     if mode == "loop":
-        _loop(channel, client, prefix)
+        _loop(channel, client, prefix, float(rest[0]) if rest else 0.0)
     elif mode == "count":
         _count(channel, client, prefix, int(rest[0]), int(rest[1]))
     elif mode == "big":
@@ -204,18 +207,28 @@ def main(argv: Sequence[str]) -> None:
 class WorkerProcess:
     """A running worker: its stdout lines as they arrive, its stderr in a file."""
 
-    def __init__(self, keys: Path, url: str, mode: str, *args: object, log: Path) -> None:
+    def __init__(self, keys: Path, url: str, mode: str, *args: object, log: Path,
+                 hold: bool = False) -> None:
+        """Start a worker; with ``hold`` it waits, ready, until ``go()``."""
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self.log = log
         self._stderr: IO[bytes] = log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.ledger.ledger_worker", str(keys), url, mode,
              *(str(a) for a in args)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self._stderr)
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._stderr)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        if not hold:
+            self.go()
+
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.close()
 
     def _read(self) -> None:
         assert self.process.stdout is not None

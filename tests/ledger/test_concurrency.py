@@ -68,11 +68,15 @@ def test_submitters_in_four_processes_and_threads_all_commit_exactly_once(
 
     threads = [threading.Thread(target=submit_from_parent_thread, args=(n,))
                for n in range(PARENT_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    codes = [w.finish(timeout=300) for w in workers]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = [w.finish(timeout=300) for w in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
     logs = "\n".join(w.stderr_tail() for w in workers)
     assert not failures, failures
     assert codes == [0] * len(workers), logs

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, Response
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from crypto.sm3 import sm3
 from crypto.x509 import Certificate
@@ -68,7 +69,7 @@ def fetch_verified_checkpoint(client: FlaskClient) -> VerifiedCheckpoint:
     return verify_checkpoint(client.get("/ledger/v1/checkpoint").data, log_key, policy=policy)
 
 
-def assert_problem(response: Response, status: int, slug: str, *,
+def assert_problem(response: TestResponse, status: int, slug: str, *,
                    cache: str | None = "no-store") -> dict[str, object]:
     assert response.status_code == status, response.request.url
     assert response.content_type == PROBLEM

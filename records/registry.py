@@ -1,0 +1,580 @@
+"""The records registry: creating, reviewing, anchoring, suspending, revoking and amending
+records, and gathering the evidence that verifies them.
+
+This is the domain core the HTTP API and the CLI call. It checks what an organisation may
+do from its registered rights (who acts for whom — the person, their directory roles and
+token scopes — is the caller's business), signs through the organisations' key handles,
+anchors through the ledger and keeps every version in the store. Nothing is edited in
+place: transitions append signed lifecycle entries, amendments add versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crypto.errors import CryptoError
+from ledger.checkpoint import WitnessPolicy
+from ledger.errors import LedgerError
+from records.anchoring import AnchorRequest, LedgerView, RecordAnchoring, lifecycle_key
+from records.digest import new_salt
+from records.envelope import (
+    Anchor,
+    IssuerRef,
+    Record,
+    RecordType,
+    Review,
+    SchemaRef,
+    StatusSlot,
+    Subject,
+    SubjectKind,
+    Validity,
+    VersionLink,
+)
+from records.errors import (
+    AnchoringFailed,
+    IllegalTransition,
+    NotAuthorised,
+    RecordsError,
+    SchemaViolation,
+)
+from records.issuers import IssuerRegistry
+from records.lifecycle import AMENDABLE, LIVE, Actor, State, check_transition, sign_transition
+from records.schema import content_schema, validate_content
+from records.signing import ISSUE, REVIEW, sign_proof
+from records.status import LIST_SIZE, PURPOSES, StatusSnapshot, sign_snapshot
+from records.store import RecordStore
+from records.timestamps import utc_now
+from records.verification import (
+    AnchoredLeaf,
+    Evidence,
+    Report,
+    SignedBlockHeader,
+    StatusEvidence,
+    TrustAnchors,
+    checkpoint_size,
+    expected_metadata,
+    verify_evidence,
+)
+
+# What counts as "the ledger could not be reached" while gathering evidence.
+_UNREACHABLE = (LedgerError, SQLAlchemyError, OSError, AnchoringFailed)
+
+
+def subject_for(record_type: RecordType, content: dict[str, Any], issuer: str) -> Subject:
+    """The subject a record of these types is about, taken from its content (archive
+    entries name a person instead: the caller gives that subject)."""
+    if record_type is RecordType.COPYRIGHT_REGISTRATION:
+        return Subject(SubjectKind.RESOURCE, content["content"]["sm3"], issuer)
+    if record_type is RecordType.APP_FILING:
+        return Subject(SubjectKind.APP, content["app"]["package_id"],
+                       content["provider"]["credit_code"])
+    if record_type is RecordType.CREDIT_RECORD:
+        return Subject(SubjectKind.ORGANISATION, content["credit_code"], None)
+    raise ValueError("an archive entry's subject is the person it is about")
+
+
+def system_actor(org: str) -> Actor:
+    """The platform acting for ``org`` (activation after anchoring, expiry, ...)."""
+    return Actor("edutrust", "system", org)
+
+
+class RecordRegistry:
+    """Every action on records; one instance per process is enough (it holds no state
+    besides caches of certificates)."""
+
+    def __init__(self, store: RecordStore, issuers: IssuerRegistry,
+                 anchoring: RecordAnchoring, *, ledger: LedgerView | None = None,
+                 trust: TrustAnchors | None = None,
+                 snapshot_ttl: dt.timedelta = dt.timedelta(days=30),
+                 status_list_size: int = LIST_SIZE,
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.store = store
+        self.issuers = issuers
+        self.anchoring = anchoring
+        self.ledger: LedgerView = ledger if ledger is not None else anchoring.ledger
+        self._trust = trust
+        self.snapshot_ttl = snapshot_ttl
+        self.status_list_size = status_list_size
+        self.clock = clock
+
+    # -- trust --------------------------------------------------------------------------
+    def trust_anchors(self) -> TrustAnchors:
+        """What a verifier should pin: the platform root and the ledger's log key (and
+        its witnesses, all of which must cosign)."""
+        if self._trust is None:
+            verifiers = self.ledger.verifiers()
+            log = tuple(v for v in verifiers if v.kind.name == "NOTE")
+            witnesses = tuple(v for v in verifiers if v.kind.name == "COSIGNATURE")
+            policy = WitnessPolicy(witnesses, len(witnesses)) if witnesses else None
+            self._trust = TrustAnchors(tuple(self.issuers.root_certificates()), log, policy)
+        return self._trust
+
+    # -- creation and amendment ------------------------------------------------------------
+    def create(self, record_type: str, content: dict[str, Any], *, actor: Actor,
+               subject: Subject | None = None, valid_from: dt.datetime | None = None,
+               valid_until: dt.datetime | None = None,
+               schema_version: int | None = None) -> Record:
+        """A new record in state ``draft``, issued by ``actor.org``."""
+        try:
+            kind = RecordType(record_type)
+        except ValueError:
+            raise SchemaViolation(f"unknown record type {record_type!r}") from None
+        schema = content_schema(kind.value, schema_version)
+        validate_content(kind.value, schema.version, content)
+        issuer = actor.org
+        self.issuers.require(issuer, issues=kind.value)
+        if subject is None:
+            subject = subject_for(kind, content, issuer)
+        self._check_subject(kind, subject, content, issuer)
+        now = self.clock()
+        [(list_id, index)] = self.store.allocate_slots(issuer, 1, self.status_list_size, now)
+        record = self._new_version(
+            record_id=str(uuid.uuid4()), kind=kind, schema=SchemaRef(schema.schema_id,
+                                                                     schema.version),
+            version=1, previous=None, issuer=issuer, subject=subject,
+            validity=Validity((valid_from or now).replace(microsecond=0),
+                              valid_until.replace(microsecond=0) if valid_until else None),
+            slot=StatusSlot(list_id, index), content=content, actor=actor, now=now,
+            comment=None)
+        self.store.insert(record, now)
+        return record
+
+    def _check_subject(self, kind: RecordType, subject: Subject, content: dict[str, Any],
+                       issuer: str) -> None:
+        if kind is not RecordType.ARCHIVE_ENTRY:
+            if subject != subject_for(kind, content, issuer):
+                raise SchemaViolation(f"the subject of a {kind} is what its content names")
+            return
+        if subject.kind is not SubjectKind.PERSON or not subject.org:
+            raise SchemaViolation("an archive entry's subject is a person reference with "
+                                  "the person's organisation")
+        if subject.org != issuer:
+            raise NotAuthorised(f"{issuer} may register archive entries only for its own "
+                                f"people, not for people of {subject.org}")
+
+    def _new_version(self, *, record_id: str, kind: RecordType, schema: SchemaRef,
+                     version: int, previous: VersionLink | None, issuer: str,
+                     subject: Subject, validity: Validity, slot: StatusSlot,
+                     content: dict[str, Any], actor: Actor, now: dt.datetime,
+                     comment: str | None) -> Record:
+        kid, _ = self.issuers.signer(issuer)
+        draft = Record(id=record_id, type=kind, schema=schema, version=version,
+                       previous=previous, issuer=IssuerRef(issuer, kid), subject=subject,
+                       validity=validity, status=slot, content=content, salt=new_salt(),
+                       digest="", state=State.DRAFT)
+        draft = draft.with_changes(digest=draft.compute_digest())
+        return self._transition(draft, State.DRAFT, actor, comment, now)
+
+    def amend(self, record_id: str, content: dict[str, Any], *, actor: Actor,
+              valid_until: dt.datetime | None = None, comment: str | None = None) -> Record:
+        """A new version (draft) of a returned, active or suspended record, linked to it.
+        The new version is reviewed and anchored again; the old one stays as it is until
+        the new one is anchored, then it is superseded."""
+        latest = self.store.get(record_id)
+        if latest.state not in AMENDABLE:
+            raise IllegalTransition(latest.state.value, "amended",
+                                    tuple(sorted(s.value for s in AMENDABLE)))
+        self._require_issuer(latest, actor)
+        schema = content_schema(latest.type.value)
+        validate_content(latest.type.value, schema.version, content)
+        subject = latest.subject if latest.type is RecordType.ARCHIVE_ENTRY else \
+            subject_for(latest.type, content, latest.issuer.org)
+        if subject.ref != latest.subject.ref:
+            raise SchemaViolation("an amendment cannot change what the record is about")
+        now = self.clock()
+        validity = Validity(latest.validity.valid_from,
+                            valid_until.replace(microsecond=0) if valid_until
+                            else latest.validity.valid_until)
+        record = self._new_version(
+            record_id=record_id, kind=latest.type,
+            schema=SchemaRef(schema.schema_id, schema.version), version=latest.version + 1,
+            previous=VersionLink(record_id, latest.version, latest.digest),
+            issuer=latest.issuer.org, subject=subject, validity=validity,
+            slot=latest.status, content=content, actor=actor, now=now, comment=comment)
+        self.store.insert(record, now)
+        return record
+
+    # -- lifecycle before the ledger --------------------------------------------------------
+    def _transition(self, record: Record, target: State, actor: Actor, comment: str | None,
+                    now: dt.datetime) -> Record:
+        kid, signer = self.issuers.signer(actor.org)
+        entry = sign_transition(record.lifecycle, target, record=record.id,
+                                version=record.version, digest=record.digest, actor=actor,
+                                kid=kid, signer=signer, at=now, comment=comment)
+        return record.with_changes(state=target, lifecycle=(*record.lifecycle, entry))
+
+    def _require_issuer(self, record: Record, actor: Actor) -> None:
+        if actor.org != record.issuer.org:
+            raise NotAuthorised(f"only the issuer {record.issuer.org} may do this, not "
+                                f"{actor.org}")
+
+    def _require_reviewer(self, record: Record, actor: Actor) -> None:
+        org = self.issuers.require(actor.org, reviews=record.type.value)
+        if org.code == record.issuer.org:
+            raise NotAuthorised(f"{org.code} may not review its own records")
+        if record.type is RecordType.APP_FILING:
+            province = record.content["provider"]["province"]
+            if org.region != province:
+                raise NotAuthorised(f"app filings of province {province} are reviewed by "
+                                    f"its education department, not {org.code}")
+
+    def _save(self, record: Record, now: dt.datetime) -> Record:
+        self.store.save([record], now)
+        return record
+
+    def submit(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        """draft -> submitted: the issuer signs the record (its issue proof)."""
+        record = self.store.get(record_id)
+        self._require_issuer(record, actor)
+        check_transition(record.state, State.SUBMITTED)
+        now = self.clock()
+        kid, signer = self.issuers.signer(record.issuer.org)
+        if kid != record.issuer.kid:  # the key rotated while this was a draft
+            raise NotAuthorised(f"{record.issuer.kid} is no longer the issuer's current key; "
+                                f"amend the record")
+        proof = sign_proof(record, ISSUE, org=record.issuer.org, kid=kid, signer=signer,
+                           created=now)
+        record = record.with_changes(proofs=(proof,))
+        return self._save(self._transition(record, State.SUBMITTED, actor, comment, now), now)
+
+    def start_review(self, record_id: str, *, actor: Actor,
+                     comment: str | None = None) -> Record:
+        record = self.store.get(record_id)
+        self._require_reviewer(record, actor)
+        check_transition(record.state, State.UNDER_REVIEW)
+        now = self.clock()
+        return self._save(self._transition(record, State.UNDER_REVIEW, actor, comment, now),
+                          now)
+
+    def review_notes(self, record_id: str) -> list[str]:
+        """What a reviewer should know: for copyright, earlier registrations of the same
+        content digest by other organisations (the first anchored one has priority)."""
+        record = self.store.get(record_id)
+        notes = []
+        if record.type is RecordType.COPYRIGHT_REGISTRATION:
+            for prior in self.prior_registrations(record):
+                notes.append(f"content {record.subject.ref} was registered first by "
+                             f"{prior.issuer.org} (record {prior.id}, anchored in block "
+                             f"{prior.anchor.block if prior.anchor else '?'})")
+        return notes
+
+    def prior_registrations(self, record: Record) -> list[Record]:
+        if record.type is not RecordType.COPYRIGHT_REGISTRATION:
+            return []
+        found = self.store.find(record_type=record.type.value, lookup=record.subject.ref,
+                                states=[s.value for s in LIVE])
+        return sorted((r for r in found if r.issuer.org != record.issuer.org and r.anchor),
+                      key=lambda r: r.anchor.leaf_index if r.anchor else 0)
+
+    def _decide(self, record_id: str, decision: State, actor: Actor,
+                comment: str | None) -> Record:
+        record = self.store.get(record_id)
+        self._require_reviewer(record, actor)
+        check_transition(record.state, decision)
+        now = self.clock()
+        assigned: dict[str, str] = {}
+        if decision is State.APPROVED and record.type is RecordType.APP_FILING:
+            assigned["filing_number"] = self._filing_number(record)
+        review = Review(decision.value, actor.org, now, comment, assigned)
+        kid, signer = self.issuers.signer(actor.org)
+        proof = sign_proof(record, REVIEW, org=actor.org, kid=kid, signer=signer,
+                           created=now, review=review)
+        proofs = (*(p for p in record.proofs if p.purpose != REVIEW), proof)
+        record = record.with_changes(review=review, proofs=proofs)
+        return self._save(self._transition(record, decision, actor, comment, now), now)
+
+    def _filing_number(self, record: Record) -> str:
+        """教APP备 + 2-digit province + 5-digit serial + 号; an amended filing keeps the
+        number its earlier versions were given."""
+        for earlier in reversed(self.store.versions(record.id)):
+            if earlier.review and "filing_number" in earlier.review.assigned:
+                return earlier.review.assigned["filing_number"]
+        province = record.content["provider"]["province"]
+        serial = self.store.last_filing_serial(province) + 1
+        return f"教APP备{province}{serial:05d}号"
+
+    def approve(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        return self._decide(record_id, State.APPROVED, actor, comment)
+
+    def return_for_changes(self, record_id: str, *, actor: Actor, comment: str) -> Record:
+        return self._decide(record_id, State.RETURNED, actor, comment)
+
+    def reject(self, record_id: str, *, actor: Actor, comment: str) -> Record:
+        return self._decide(record_id, State.REJECTED, actor, comment)
+
+    # -- anchoring --------------------------------------------------------------------------
+    def anchor(self, record_ids: Sequence[str]) -> list[Record]:
+        """Anchor approved records in one ledger transaction, then activate them (a
+        lifecycle entry by the platform for each issuer). An amended version names the
+        digest of the version anchored before it; that version is then superseded."""
+        records = [self.store.get(i) for i in record_ids]
+        requests: list[AnchorRequest] = []
+        previous_anchored: list[Record | None] = []
+        for record in records:
+            check_transition(record.state, State.ACTIVE)
+            before = self._last_anchored(record)
+            previous_anchored.append(before)
+            requests.append(AnchorRequest(
+                record.key, record.digest,
+                before.anchor.version + 1 if before and before.anchor else 1,
+                expected_metadata(record),
+                before.digest if before else None))
+        anchors = self.anchoring.anchor(requests)
+        now = self.clock()
+        activated = []
+        for record, anchor in zip(records, anchors, strict=True):
+            record = record.with_changes(anchor=anchor)
+            activated.append(self._transition(record, State.ACTIVE,
+                                              system_actor(record.issuer.org), None, now))
+        self.store.save(activated, now)
+        for record, before in zip(activated, previous_anchored, strict=True):
+            if before is not None:
+                self.store.mark_superseded(record.id, before.version, record.version)
+        for record in activated:
+            if record.type is RecordType.CREDIT_RECORD and record.content["kind"] == "blacklist":
+                self._revoke_filings_of(record)
+        return activated
+
+    def _last_anchored(self, record: Record) -> Record | None:
+        earlier = [r for r in self.store.versions(record.id)
+                   if r.version < record.version and r.anchor is not None]
+        return earlier[-1] if earlier else None
+
+    def _revoke_filings_of(self, credit: Record) -> None:
+        code = credit.content["credit_code"]
+        actor = system_actor(credit.issuer.org)
+        for filing in self.store.find(record_type=RecordType.APP_FILING.value, lookup=code,
+                                      states=[s.value for s in LIVE]):
+            self._change_status(filing, State.REVOKED, actor,
+                                f"provider blacklisted by credit record {credit.id}")
+
+    # -- lifecycle on the ledger -----------------------------------------------------------
+    def _may_change_status(self, record: Record, actor: Actor) -> None:
+        if actor.org == record.issuer.org:
+            return
+        org = self.issuers.organisation(actor.org)
+        if record.type.value not in org.reviews:
+            raise NotAuthorised(f"{actor.org} may not change the status of {record.issuer.org}"
+                                f"'s {record.type} records")
+
+    def suspend(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        return self._status_action(record_id, State.SUSPENDED, actor, comment)
+
+    def reinstate(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        return self._status_action(record_id, State.ACTIVE, actor, comment)
+
+    def revoke(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        return self._status_action(record_id, State.REVOKED, actor, comment)
+
+    def withdraw(self, record_id: str, *, actor: Actor, comment: str | None = None) -> Record:
+        record = self._current_anchored(record_id)
+        self._require_issuer(record, actor)
+        return self._change_status(record, State.WITHDRAWN, actor, comment)
+
+    def expire_due(self, now: dt.datetime | None = None) -> list[Record]:
+        """Mark every live record whose validity has ended as expired."""
+        when = now or self.clock()
+        expired = []
+        for record in self.store.find(states=[s.value for s in LIVE]):
+            until = record.validity.valid_until
+            if until is not None and until <= when:
+                expired.append(self._change_status(record, State.EXPIRED,
+                                                   system_actor(record.issuer.org), None))
+        return expired
+
+    def _current_anchored(self, record_id: str) -> Record:
+        """The newest anchored version (an amendment in review does not count yet)."""
+        anchored = [r for r in self.store.versions(record_id) if r.anchor is not None]
+        if not anchored:
+            latest = self.store.get(record_id)
+            raise IllegalTransition(latest.state.value, "a ledger state change",
+                                    ("active",))
+        return anchored[-1]
+
+    def _status_action(self, record_id: str, target: State, actor: Actor,
+                       comment: str | None) -> Record:
+        record = self._current_anchored(record_id)
+        self._may_change_status(record, actor)
+        return self._change_status(record, target, actor, comment)
+
+    def _change_status(self, record: Record, target: State, actor: Actor,
+                       comment: str | None) -> Record:
+        """The transition, the status bits, a new snapshot of the bits that changed and
+        the anchor of the lifecycle entry — snapshot and entry in one ledger
+        transaction."""
+        check_transition(record.state, target)
+        now = self.clock()
+        changed = self._transition(record, target, actor, comment, now)
+        entry = changed.lifecycle[-1]
+        bits: dict[str, bool] = {}
+        if target is State.SUSPENDED:
+            bits["suspension"] = True
+        elif target is State.ACTIVE:
+            bits["suspension"] = False
+        elif target in (State.REVOKED, State.WITHDRAWN):
+            bits["revocation"] = True
+        for purpose, value in bits.items():
+            self.store.set_status_bits(record.status.list, purpose,
+                                       {record.status.index: value}, now)
+        events = self.store.lifecycle_anchors(record.id, record.version)
+        activation = next(t.seq for t in record.lifecycle if t.target is State.ACTIVE)
+        prior = [t for t in record.lifecycle if t.seq > activation]
+        event = AnchorRequest(lifecycle_key(record.id, record.version), entry.hash(),
+                              len(events) + 1,
+                              {"type": "lifecycle", "seq": entry.seq, "to": target.value},
+                              prior[-1].hash() if prior else None)
+        snapshots, requests = self._snapshot_requests(record.status.list, list(bits), now)
+        anchors = self.anchoring.anchor([*requests, event])
+        for snapshot, anchor in zip(snapshots, anchors, strict=False):
+            self.store.add_snapshot(snapshot.list_id, snapshot.purpose, snapshot.sequence,
+                                    snapshot.to_json(), anchor, snapshot.valid_until)
+        self.store.add_lifecycle_anchor(record.id, record.version, entry.seq, anchors[-1])
+        return self._save(changed, now)
+
+    # -- status snapshots -------------------------------------------------------------------
+    def _snapshot_requests(self, list_id: str, purposes: Iterable[str], now: dt.datetime
+                           ) -> tuple[list[StatusSnapshot], list[AnchorRequest]]:
+        row = self.store.status_list(list_id)
+        kid, signer = self.issuers.signer(row.org_code)
+        snapshots, requests = [], []
+        for purpose in purposes:
+            latest = self.store.latest_snapshot(list_id, purpose)
+            sequence = (latest[0]["sequence"] + 1) if latest else 1
+            snapshot = sign_snapshot(list_id, purpose, getattr(row, purpose), org=row.org_code,
+                                     kid=kid, signer=signer, sequence=sequence,
+                                     valid_from=now, valid_until=now + self.snapshot_ttl)
+            previous = StatusSnapshot.from_json(latest[0]).digest() if latest else None
+            snapshots.append(snapshot)
+            requests.append(AnchorRequest(snapshot.key, snapshot.digest(), sequence,
+                                          {"type": "status_list", "purpose": purpose,
+                                           "sequence": sequence}, previous))
+        return snapshots, requests
+
+    def publish_status(self, list_id: str, purposes: Sequence[str] = PURPOSES) -> None:
+        """Sign and anchor fresh snapshots of a list (e.g. on a schedule, so offline
+        bundles can always carry one that is far from expiry)."""
+        now = self.clock()
+        snapshots, requests = self._snapshot_requests(list_id, purposes, now)
+        for snapshot, anchor in zip(snapshots, self.anchoring.anchor(requests), strict=True):
+            self.store.add_snapshot(snapshot.list_id, snapshot.purpose, snapshot.sequence,
+                                    snapshot.to_json(), anchor, snapshot.valid_until)
+
+    def _fresh_snapshots(self, list_id: str) -> dict[str, tuple[StatusSnapshot, Anchor]]:
+        """The latest snapshot of each purpose, publishing new ones when there are none or
+        they are past half their lifetime."""
+        now = self.clock()
+        stale = []
+        for purpose in PURPOSES:
+            latest = self.store.latest_snapshot(list_id, purpose)
+            if latest is None or latest[2] - now < self.snapshot_ttl / 2:
+                stale.append(purpose)
+        if stale:
+            self.publish_status(list_id, stale)
+        found = {}
+        for purpose in PURPOSES:
+            latest = self.store.latest_snapshot(list_id, purpose)
+            assert latest is not None
+            found[purpose] = (StatusSnapshot.from_json(latest[0]), latest[1])
+        return found
+
+    # -- evidence, verification, export -----------------------------------------------------
+    def get(self, record_id: str, version: int | None = None) -> Record:
+        return self.store.get(record_id, version)
+
+    def evidence(self, record: Record) -> Evidence:
+        """Everything needed to verify ``record``, from the store and the live ledger. Parts
+        the ledger cannot give (it is unreachable) are marked unavailable, so the
+        verification answers indeterminate rather than valid."""
+        evidence = Evidence(record)
+        snapshots: dict[str, tuple[StatusSnapshot, Anchor]] = {}
+        if record.state in LIVE:
+            try:
+                snapshots = self._fresh_snapshots(record.status.list)
+            except (*_UNREACHABLE, RecordsError) as exc:
+                evidence.unavailable["status"] = f"status lists cannot be read: {exc}"
+        kids = {record.issuer.kid, *(p.kid for p in record.proofs),
+                *(t.kid for t in record.lifecycle), *(s.kid for s, _ in snapshots.values())}
+        for kid in sorted(kids):
+            try:
+                evidence.certificates[kid] = self.issuers.certificate(kid)
+            except RecordsError:
+                continue
+        try:
+            evidence.crl = self.issuers.crl()
+        except (CryptoError, RecordsError, SQLAlchemyError):
+            evidence.crl = None
+        try:
+            self._ledger_evidence(record, evidence, snapshots)
+        except _UNREACHABLE as exc:
+            evidence.unavailable["ledger"] = f"the ledger cannot be reached: {exc}"
+            evidence.unavailable.setdefault("status", "the ledger cannot be reached")
+        return evidence
+
+    def _anchored_leaf(self, index: int, size: int) -> AnchoredLeaf:
+        return AnchoredLeaf(self.ledger.leaf(index), self.ledger.inclusion_proof(index, size))
+
+    def _ledger_evidence(self, record: Record, evidence: Evidence,
+                         snapshots: dict[str, tuple[StatusSnapshot, Anchor]]) -> None:
+        note = self.ledger.checkpoint()
+        size = checkpoint_size(note)
+        evidence.checkpoint = note
+        anchor = record.anchor
+        if anchor is not None and anchor.leaf_index < size:
+            evidence.anchored = self._anchored_leaf(anchor.leaf_index, size)
+            block = self.ledger.block(anchor.block)
+            previous = self.ledger.block(anchor.block - 1)
+            evidence.block = SignedBlockHeader(block.header.encode(), block.signature)
+            evidence.previous_block = SignedBlockHeader(previous.header.encode(),
+                                                        previous.signature)
+            if block.header.tree_size < size:
+                evidence.block_consistency = self.ledger.consistency_proof(
+                    block.header.tree_size, size)
+        for purpose, (snapshot, snap_anchor) in snapshots.items():
+            anchored = (self._anchored_leaf(snap_anchor.leaf_index, size)
+                        if snap_anchor.leaf_index < size else None)
+            evidence.status[purpose] = StatusEvidence(snapshot, anchored)
+        for seq, event in self.store.lifecycle_anchors(record.id, record.version).items():
+            if event.leaf_index < size:
+                evidence.events[seq] = self._anchored_leaf(event.leaf_index, size)
+        for other in self.store.versions(record.id):
+            if other.version != record.version and other.anchor is not None \
+                    and other.anchor.leaf_index < size:
+                evidence.history.append(self._anchored_leaf(other.anchor.leaf_index, size))
+
+    def verify(self, record_id: str, version: int | None = None, *,
+               now: dt.datetime | None = None) -> Report:
+        """Online verification of a stored record version (the newest by default)."""
+        record = self.store.get(record_id, version)
+        return verify_evidence(self.evidence(record), self.trust_anchors(), now=now)
+
+    def bundle(self, record_id: str, version: int | None = None) -> dict[str, Any]:
+        """The offline bundle of a record version (records.bundle)."""
+        from records.bundle import bundle_from_evidence
+
+        record = self.store.get(record_id, version)
+        trust = self.trust_anchors()
+        channel = record.anchor.channel if record.anchor else self.ledger.channel_id
+        return bundle_from_evidence(self.evidence(record), channel=channel, hints=trust,
+                                    created=self.clock())
+
+    def credential(self, record_id: str, version: int | None = None, *,
+                   base_url: str | None = None) -> dict[str, Any]:
+        """The anchored record version as a W3C Verifiable Credential 2.0 (Open Badges
+        3.0 for archive entries), signed by the issuer with ``sm2-jcs-2025``."""
+        from records.vc import add_proof, credential_document
+
+        record = self.store.get(record_id, version)
+        if record.anchor is None or record.state not in LIVE:
+            raise IllegalTransition(record.state.value, "exported as a credential",
+                                    tuple(s.value for s in LIVE))
+        issuer = self.issuers.organisation(record.issuer.org)
+        kid, signer = self.issuers.signer(issuer.code)
+        document = credential_document(record, issuer.name, base_url=base_url)
+        return add_proof(document, signer=signer,
+                         verification_method=f"urn:edutrust:org:{issuer.code}#{kid}",
+                         created=self.clock())

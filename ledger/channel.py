@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from crypto.sm3 import sm3
 from ledger.block import GENESIS_PREVIOUS, Block, BlockHeader, data_hash
@@ -94,21 +94,29 @@ class CommitTimeout(LedgerError):
     """A submitted transaction was not committed in time (it may still commit later)."""
 
 
-class _StateView:
-    """A ``StateReader`` over committed state of one namespace."""
+class _CommittedReads(Protocol):
+    def state(self, namespace: str, key: str) -> StateEntry | None: ...
 
-    def __init__(self, store: SqlLedgerStore, channel: str, namespace: str) -> None:
-        self._store, self._channel, self._ns = store, channel, namespace
+    def range(self, namespace: str, start: str, end: str) -> list[tuple[str, StateEntry]]: ...
+
+    def history(self, namespace: str, key: str) -> list[KeyModification]: ...
+
+
+class _StateView:
+    """A ``StateReader`` over committed state of one namespace, through one connection
+    for the whole simulation (a connection per read cost more than the read)."""
+
+    def __init__(self, reads: _CommittedReads, namespace: str) -> None:
+        self._reads, self._ns = reads, namespace
 
     def get(self, key: str) -> StateEntry | None:
-        return self._store.get_state(self._channel, self._ns, key)
+        return self._reads.state(self._ns, key)
 
     def range(self, start: str, end: str) -> list[tuple[str, StateEntry]]:
-        with self._store.reads(self._channel) as reads:
-            return reads.range(self._ns, start, end)
+        return self._reads.range(self._ns, start, end)
 
     def history(self, key: str) -> list[KeyModification]:
-        return self._store.history(self._channel, self._ns, key)
+        return self._reads.history(self._ns, key)
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,11 @@ class Channel:
             row = reads.channel_row()
         if row is None:
             raise LedgerError(f"no channel {self.channel_id}")
-        raw = bytes(row[0])
+        return self._decoded_config(bytes(row[0]))
+
+    def _decoded_config(self, raw: bytes) -> ChannelConfig:
+        """Decoding validates every MSP's certificates (SM2 verifications), so the last
+        decoded configuration is kept and reused while the stored bytes are the same."""
         cached = self._config_cache
         if cached is None or cached[0] != raw:
             cached = (raw, ChannelConfig.decode(raw))
@@ -296,16 +308,16 @@ class Channel:
         if read_only != (kind == "query"):
             raise ContractError(f"{proposal.function} is a {kind}; "
                                 f"{'evaluate' if kind == 'query' else 'submit'} it")
-        stub = SimulationStub(_StateView(self.store, self.channel_id, proposal.contract),
-                              proposal.tx_id, Creator(creator.msp_id, creator.role,
-                                                      creator.id_bytes),
-                              proposal.timestamp, read_only=read_only)
-        try:
-            result = method(Context(stub), *proposal.args)
-        except ContractError as exc:
-            return Response(400, str(exc)), stub
-        except TypeError as exc:  # wrong number of arguments
-            return Response(400, f"bad arguments: {exc}"), stub
+        with self.store.reads(self.channel_id) as reads:
+            stub = SimulationStub(_StateView(reads, proposal.contract), proposal.tx_id,
+                                  Creator(creator.msp_id, creator.role, creator.id_bytes),
+                                  proposal.timestamp, read_only=read_only)
+            try:
+                result = method(Context(stub), *proposal.args)
+            except ContractError as exc:
+                return Response(400, str(exc)), stub
+            except TypeError as exc:  # wrong number of arguments
+                return Response(400, f"bad arguments: {exc}"), stub
         payload = result.encode() if isinstance(result, str) else (result or b"")
         return Response(200, "", payload), stub
 
@@ -338,13 +350,14 @@ class Channel:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
         proposal = Proposal.create(self.channel_id, contract, function, args,
                                    client.identity.id_bytes)
-        signature = client.sign(proposal.signed_bytes())
+        proposal_bytes = proposal.signed_bytes()
+        signature = client.sign(proposal_bytes)
+        proposal_hash = sm3(proposal_bytes)
         endorsers = self._endorsers(contract)
 
         def run(peer: Peer) -> tuple[ProposalResults, Endorsement]:
             response, stub = self._simulate(proposal, client.identity, read_only=False)
-            results = ProposalResults(sm3(proposal.signed_bytes()), stub.rwset(), response,
-                                      stub.event)
+            results = ProposalResults(proposal_hash, stub.rwset(), response, stub.event)
             if response.status != 200:
                 raise ContractError(response.message)
             return results, Endorsement(peer.identity.identity.id_bytes,
@@ -438,7 +451,7 @@ class Channel:
                 at: dt.datetime) -> int | None:
         present = writer.pending_still_there([(b[0], b[1]) for b in batch])
         row = writer.channel_row()
-        current = ChannelConfig.decode(bytes(row[0]))
+        current = self._decoded_config(bytes(row[0]))
         height, tree_size = int(row[1]), int(row[2])
         previous = writer.header(height - 1)
         assert previous is not None
@@ -460,6 +473,8 @@ class Channel:
         number = height
         frontier = self._load_frontier(writer, tree_size)
         state = BlockState(writer.versions, writer.range_versions)
+        if checks is not None:
+            state.preload(checks)
         codes: list[str] = []
         leaves: list[list[bytes]] = []
         writes: list[tuple[str, str, bytes | None, Version, str]] = []

@@ -115,14 +115,15 @@ def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable
         creator = identities.resolve(config, proposal.creator, at)
     except LedgerError:
         return SignatureCheck(ValidationCode.BAD_CREATOR, tx)
+    proposal_bytes = proposal.signed_bytes()
     try:
-        creator.verify(tx.signature, proposal.signed_bytes())
+        creator.verify(tx.signature, proposal_bytes)
     except InvalidSignature:
         return SignatureCheck(ValidationCode.BAD_CREATOR_SIGNATURE, tx, creator)
     if proposal.contract == CONFIG_NAMESPACE or proposal.contract not in set(contracts):
         return SignatureCheck(ValidationCode.UNKNOWN_CONTRACT, tx, creator)
     results = tx.results
-    if results.proposal_hash != sm3(proposal.signed_bytes()):
+    if results.proposal_hash != sm3(proposal_bytes):
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
     if results.response.status != 200:
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
@@ -165,15 +166,36 @@ class BlockState:
         self._versions = versions
         self._ranges = ranges
         self.overlay: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
+        # Committed versions read ahead for the whole block (None: no such key).
+        # Committed state cannot change while the block is validated.
+        self._committed: dict[tuple[str, str], Version | None] = {}
+
+    def preload(self, checks: list[SignatureCheck]) -> None:
+        """Read the committed versions of every key the block's valid transactions read,
+        a few queries for the whole block instead of one per transaction."""
+        wanted: dict[str, set[str]] = {}
+        for check in checks:
+            if check.code is ValidationCode.VALID and check.tx is not None:
+                wanted.setdefault(check.tx.proposal.contract, set()).update(
+                    k for k, _ in check.tx.results.rwset.reads)
+        for namespace, keys in wanted.items():
+            ordered = sorted(keys)
+            found = self._versions(namespace, ordered)
+            for key in ordered:
+                self._committed[(namespace, key)] = found.get(key)
 
     def prefetch(self, namespace: str, keys: list[str]) -> dict[str, Version | None]:
-        missing = [k for k in keys if (namespace, k) not in self.overlay]
+        missing = [k for k in keys if (namespace, k) not in self.overlay
+                   and (namespace, k) not in self._committed]
         committed = self._versions(namespace, missing) if missing else {}
         result: dict[str, Version | None] = {}
         for k in keys:
-            if (namespace, k) in self.overlay:
-                value, version = self.overlay[(namespace, k)]
+            slot = (namespace, k)
+            if slot in self.overlay:
+                value, version = self.overlay[slot]
                 result[k] = version if value is not None else None
+            elif slot in self._committed:
+                result[k] = self._committed[slot]
             else:
                 result[k] = committed.get(k)
         return result

@@ -93,8 +93,8 @@ def ledger_blueprint(channel: Callable[[], Channel], problem: ProblemFactory) ->
 
     @bp.errorhandler(TreeRangeError)
     def _range(exc: TreeRangeError) -> Response:
-        # The tree grows between two reads at most; an index checked against the tree
-        # size is never refused later, so this means "beyond the log".
+        # The channel raises it for a leaf, block or size the log does not hold (yet);
+        # requests that contradict themselves were refused as 400 before any call.
         refusal = beyond_log()
         return problem(refusal.status, refusal.slug, **refusal.values)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.block import Block
-from ledger.checkpoint import NoteVerifier
 from ledger.canonical import canonical_json as ledger_json
+from ledger.checkpoint import NoteVerifier
 from ledger.contract import KeyModification
 from ledger.errors import LedgerError
 from ledger.merkle import ConsistencyProof, InclusionProof

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto.errors import CryptoError
-from ledger.checkpoint import WitnessPolicy
+from ledger.checkpoint import SignatureKind, WitnessPolicy
 from ledger.errors import LedgerError
 from records.anchoring import AnchorRequest, LedgerView, RecordAnchoring, lifecycle_key
 from records.digest import new_salt
@@ -108,8 +108,8 @@ class RecordRegistry:
         its witnesses, all of which must cosign)."""
         if self._trust is None:
             verifiers = self.ledger.verifiers()
-            log = tuple(v for v in verifiers if v.kind.name == "NOTE")
-            witnesses = tuple(v for v in verifiers if v.kind.name == "COSIGNATURE")
+            log = tuple(v for v in verifiers if v.kind is SignatureKind.NOTE)
+            witnesses = tuple(v for v in verifiers if v.kind is SignatureKind.COSIGNATURE)
             policy = WitnessPolicy(witnesses, len(witnesses)) if witnesses else None
             self._trust = TrustAnchors(tuple(self.issuers.root_certificates()), log, policy)
         return self._trust
@@ -418,9 +418,6 @@ class RecordRegistry:
             bits["suspension"] = False
         elif target in (State.REVOKED, State.WITHDRAWN):
             bits["revocation"] = True
-        for purpose, value in bits.items():
-            self.store.set_status_bits(record.status.list, purpose,
-                                       {record.status.index: value}, now)
         events = self.store.lifecycle_anchors(record.id, record.version)
         activation = next(t.seq for t in record.lifecycle if t.target is State.ACTIVE)
         prior = [t for t in record.lifecycle if t.seq > activation]
@@ -428,8 +425,14 @@ class RecordRegistry:
                               len(events) + 1,
                               {"type": "lifecycle", "seq": entry.seq, "to": target.value},
                               prior[-1].hash() if prior else None)
-        snapshots, requests = self._snapshot_requests(record.status.list, list(bits), now)
+        changes = {purpose: {record.status.index: value} for purpose, value in bits.items()}
+        snapshots, requests = self._snapshot_requests(record.status.list, list(bits), now,
+                                                      changes)
         anchors = self.anchoring.anchor([*requests, event])
+        # Only once the ledger holds the new snapshots do the stored bits change (another
+        # process changing the same list concurrently fails at the contract and retries).
+        for purpose, change in changes.items():
+            self.store.set_status_bits(record.status.list, purpose, change, now)
         for snapshot, anchor in zip(snapshots, anchors, strict=False):
             self.store.add_snapshot(snapshot.list_id, snapshot.purpose, snapshot.sequence,
                                     snapshot.to_json(), anchor, snapshot.valid_until)
@@ -437,15 +440,22 @@ class RecordRegistry:
         return self._save(changed, now)
 
     # -- status snapshots -------------------------------------------------------------------
-    def _snapshot_requests(self, list_id: str, purposes: Iterable[str], now: dt.datetime
+    def _snapshot_requests(self, list_id: str, purposes: Iterable[str], now: dt.datetime,
+                           changes: dict[str, dict[int, bool]] | None = None
                            ) -> tuple[list[StatusSnapshot], list[AnchorRequest]]:
+        """Signed snapshots of the list's current bits (with ``changes`` applied) and the
+        requests that anchor them."""
         row = self.store.status_list(list_id)
         kid, signer = self.issuers.signer(row.org_code)
         snapshots, requests = [], []
         for purpose in purposes:
+            bits = bytearray(getattr(row, purpose))
+            for index, value in (changes or {}).get(purpose, {}).items():
+                mask = 0x80 >> (index % 8)
+                bits[index // 8] = bits[index // 8] | mask if value else bits[index // 8] & ~mask
             latest = self.store.latest_snapshot(list_id, purpose)
             sequence = (latest[0]["sequence"] + 1) if latest else 1
-            snapshot = sign_snapshot(list_id, purpose, getattr(row, purpose), org=row.org_code,
+            snapshot = sign_snapshot(list_id, purpose, bytes(bits), org=row.org_code,
                                      kid=kid, signer=signer, sequence=sequence,
                                      valid_from=now, valid_until=now + self.snapshot_ttl)
             previous = StatusSnapshot.from_json(latest[0]).digest() if latest else None
@@ -492,7 +502,7 @@ class RecordRegistry:
         verification answers indeterminate rather than valid."""
         evidence = Evidence(record)
         snapshots: dict[str, tuple[StatusSnapshot, Anchor]] = {}
-        if record.state in LIVE:
+        if record.anchor is not None:
             try:
                 snapshots = self._fresh_snapshots(record.status.list)
             except (*_UNREACHABLE, RecordsError) as exc:
@@ -550,7 +560,14 @@ class RecordRegistry:
                now: dt.datetime | None = None) -> Report:
         """Online verification of a stored record version (the newest by default)."""
         record = self.store.get(record_id, version)
-        return verify_evidence(self.evidence(record), self.trust_anchors(), now=now)
+        evidence = self.evidence(record)
+        try:
+            trust = self.trust_anchors()
+        except _UNREACHABLE:
+            # Without the log key nothing on the ledger can be checked: the anchor and
+            # status checks will say indeterminate, never valid.
+            trust = TrustAnchors(tuple(self.issuers.root_certificates()), ())
+        return verify_evidence(evidence, trust, now=now)
 
     def bundle(self, record_id: str, version: int | None = None) -> dict[str, Any]:
         """The offline bundle of a record version (records.bundle)."""

@@ -208,7 +208,7 @@ class RecordStore:
             text = self._sealer.open(text, self._aad(row.record_id, row.version))
         doc = json.loads(text)
         doc["salt"] = row.salt
-        return Record.from_json(doc)
+        return Record.from_json(doc, check_shape=False)
 
     def _columns(self, record: Record) -> dict[str, Any]:
         from records.digest import encode_salt

@@ -97,11 +97,9 @@ def _achievement_subject(record: Record) -> dict[str, Any]:
     achievement_id = achievement.get("id") or uuid.uuid5(
         uuid.NAMESPACE_URL, f"{ORG_URN}{record.issuer.org}|{achievement['achievementType']}"
                             f"|{achievement['name']}").urn
-    subject: dict[str, Any] = {
-        "type": ["AchievementSubject"],
-        "achievement": {"id": achievement_id, "type": ["Achievement"],
-                        **{k: v for k, v in achievement.items() if k != "id"}},
-    }
+    described = {"id": achievement_id, "type": ["Achievement"],
+                 **{k: v for k, v in achievement.items() if k != "id"}}
+    subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": described}
     salt = os.urandom(16).hex()
     identifiers = [{"type": "IdentityObject", "identityType": "identifier", "hashed": True,
                     "identityHash": "sm3$" + sm3((record.subject.ref + salt).encode()).hex(),
@@ -112,7 +110,22 @@ def _achievement_subject(record: Record) -> dict[str, Any]:
                             "hashed": False, "identityHash": recipient["name"]})
     subject["identifier"] = identifiers
     if "result" in content:
-        subject["result"] = [{"type": ["Result"], **r} for r in content["result"]]
+        # Our result labels become OB 3.0 ResultDescriptions of the achievement, and each
+        # Result points at its description by id.
+        descriptions, results = [], []
+        for i, result in enumerate(content["result"]):
+            entry = {"type": ["Result"], **{k: v for k, v in result.items()
+                                            if k != "resultDescription"}}
+            if "resultDescription" in result:
+                ref = f"{achievement_id}#result-{i}"
+                descriptions.append({"id": ref, "type": ["ResultDescription"],
+                                     "name": result["resultDescription"],
+                                     "resultType": "Result"})
+                entry["resultDescription"] = ref
+            results.append(entry)
+        if descriptions:
+            described["resultDescription"] = descriptions
+        subject["result"] = results
     for name in ("creditsEarned", "term", "narrative"):
         if name in content:
             subject[name] = content[name]

@@ -50,7 +50,8 @@ _PHONE_PUNCTUATION = re.compile(r"[\s\-().\u00a0]")
 DIVISION_LEVELS = ("national", "province", "city", "county")
 
 
-def _compact(value: str) -> str:
+def compact_code(value: str) -> str:
+    """A code without any whitespace, uppercased: the form codes are compared in."""
     return re.sub(r"\s", "", value).upper()
 
 
@@ -59,7 +60,7 @@ def _compact(value: str) -> str:
 def normalise_division_code(value: str) -> str:
     """A six-digit administrative division code with a known province prefix (or the
     national root's ``100000``)."""
-    code = _compact(value)
+    code = compact_code(value)
     if code == NATIONAL_CODE:
         return code
     if not _DIVISION.fullmatch(code) or code[:2] not in PROVINCE_PREFIXES:
@@ -86,7 +87,7 @@ def division_prefix(code: str) -> str:
 
 def normalise_school_code(value: str) -> str:
     """A ten-digit school identification code (学校标识码)."""
-    code = _compact(value)
+    code = compact_code(value)
     if not _SCHOOL.fullmatch(code):
         raise InvalidCode("code.bad_school")
     return code
@@ -107,7 +108,7 @@ def credit_code_check_character(first17: str) -> str:
 
 def normalise_credit_code(value: str) -> str:
     """An 18-character unified social credit code whose check character matches."""
-    code = _compact(value)
+    code = compact_code(value)
     if (len(code) != 18 or any(ch not in CREDIT_CODE_ALPHABET for ch in code)
             or not code[2:8].isdigit()):
         raise InvalidCode("code.bad_credit_code")
@@ -145,7 +146,7 @@ def id_card_check_character(first17: str) -> str:
 def normalise_id_card(value: str, *, today: dt.date | None = None) -> str:
     """An 18-character resident ID number: region prefix, a real birth date not in the
     future, and a matching check character; a lowercase ``x`` becomes ``X``."""
-    number = _compact(value)
+    number = compact_code(value)
     if len(number) != 18 or not number[:17].isascii() or not number[:17].isdigit():
         raise InvalidCode("code.bad_id_card")
     if number[:2] not in _ID_PREFIXES and number[0] != "9":
@@ -214,7 +215,7 @@ def normalise_email(value: str) -> str:
 
 def normalise_student_number(value: str) -> str:
     """A student number (学籍号): 1 to 32 letters and digits, letters uppercased."""
-    number = _compact(value)
+    number = compact_code(value)
     if not _STUDENT_NUMBER.fullmatch(number):
         raise InvalidCode("code.bad_student_number")
     return number

@@ -34,6 +34,7 @@ from idp import passwords
 from idp.directory import DirectoryConflict, DirectoryError, ImportFileError, InvalidCode
 from idp.directory.codes import (
     birth_date_of_id_card,
+    compact_code,
     normalise_email,
     normalise_id_card,
     normalise_org_code,
@@ -275,7 +276,7 @@ class DirectoryImport:
         if code is None:
             self.error(line, "import.row.missing", "org_code")
             code = ""
-        row = _Row(line=line, org_code=code.upper().replace(" ", ""))
+        row = _Row(line=line, org_code=compact_code(code))
         row.org_kind = value("org_kind")
         if row.org_kind is not None:
             row.org_kind = row.org_kind.lower()
@@ -288,7 +289,7 @@ class DirectoryImport:
                                           lambda v: normalise_org_code(kind, v)) or ""
         row.org_name = normalised("org_name", clean_name)
         parent = value("parent_code")
-        row.parent_code = parent.upper().replace(" ", "") if parent else None
+        row.parent_code = compact_code(parent) if parent else None
 
         row.username = normalised("username", normalise_username)
         if value("username") is None:
@@ -349,7 +350,7 @@ class DirectoryImport:
 
     def _failed(self, row: _Row, cells: dict[str, str]) -> None:
         self.failed_codes.add(row.org_code)
-        self.failed_codes.add(cells.get("org_code", "").upper().replace(" ", ""))
+        self.failed_codes.add(compact_code(cells.get("org_code", "")))
         self.failed_usernames.add(cells.get("username", "").lower())
 
     # -- step 2: the rows together ------------------------------------------------------

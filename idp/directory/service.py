@@ -25,6 +25,7 @@ from idp.directory import DirectoryConflict, DirectoryError, InvalidCode, NotFou
 from idp.directory.codes import (
     DIVISION_LEVELS,
     birth_date_of_id_card,
+    compact_code,
     division_prefix,
     normalise_email,
     normalise_id_card,
@@ -122,7 +123,7 @@ class Directory:
     does not): the people and organisations returned are detached snapshots.
     """
 
-    def __init__(self, sessions: sessionmaker[Any], fields: FieldCipher, *,
+    def __init__(self, sessions: sessionmaker[Session], fields: FieldCipher, *,
                  today: Callable[[], dt.date] = dt.date.today) -> None:
         self.sessions = sessions
         self.fields = fields
@@ -173,7 +174,7 @@ class Directory:
                 raise DirectoryConflict("directory.org_exists", code=code)
             parent = None
             if parent_code:
-                parent = self._org_by_code(session, parent_code.strip().upper())
+                parent = self._org_by_code(session, compact_code(parent_code))
                 if parent is None:
                     raise NotFound("directory.unknown_parent", code=parent_code)
                 problem = parent_problem(kind, code, parent.kind, parent.code)
@@ -190,7 +191,7 @@ class Directory:
 
     def find_organisation(self, code: str) -> Organisation | None:
         with self.sessions() as session:
-            return self._org_by_code(session, code.strip().upper())
+            return self._org_by_code(session, compact_code(code))
 
     def organisation(self, org_id: str) -> Organisation | None:
         with self.sessions() as session:
@@ -382,7 +383,7 @@ class Directory:
     def add_membership(self, person_id: str, org_code: str, role: str) -> bool:
         """Give ``person_id`` ``role`` in the organisation; ``False`` if already held."""
         with self.sessions.begin() as session:
-            org = self._org_by_code(session, org_code.strip().upper())
+            org = self._org_by_code(session, compact_code(org_code))
             if org is None:
                 raise NotFound("directory.unknown_org", code=org_code)
             if session.get(Person, person_id) is None:
@@ -398,7 +399,7 @@ class Directory:
 
     def remove_membership(self, person_id: str, org_code: str, role: str) -> bool:
         with self.sessions.begin() as session:
-            org = self._org_by_code(session, org_code.strip().upper())
+            org = self._org_by_code(session, compact_code(org_code))
             row = session.get(Membership, (person_id, org.id, role)) if org else None
             if row is None:
                 return False

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import Select
 
 from ledger.block import Block, BlockHeader
 from ledger.contract import KeyModification, StateEntry
@@ -146,6 +148,46 @@ class PendingRow(LedgerBase):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+# Statements on the hot paths (every endorsement, transaction and block), built once:
+# building a SQLAlchemy statement costs several times more than running it.
+_STATE = select(StateRow.value, StateRow.block, StateRow.tx_num).where(
+    StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
+    StateRow.key == bindparam("key"))
+_VERSIONS = select(StateRow.key, StateRow.block, StateRow.tx_num).where(
+    StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
+    StateRow.key.in_(bindparam("keys", expanding=True)))
+_CHANNEL_ROW = select(ChannelRow.config, ChannelRow.height, ChannelRow.tree_size).where(
+    ChannelRow.channel_id == bindparam("channel"))
+_HEADER = select(BlockRow.header).where(BlockRow.channel_id == bindparam("channel"),
+                                        BlockRow.number == bindparam("number"))
+_RECEIPTS = select(TransactionRow.tx_id, TransactionRow.block, TransactionRow.tx_num,
+                   TransactionRow.code, TransactionRow.leaf_start,
+                   TransactionRow.leaf_count).where(
+    TransactionRow.channel_id == bindparam("channel"),
+    TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True))).order_by(
+    TransactionRow.block.desc())
+_COMMITTED_IDS = select(TransactionRow.tx_id).where(
+    TransactionRow.channel_id == bindparam("channel"),
+    TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True)))
+_PENDING_SUMMARY = select(func.count(), func.min(PendingRow.received_at)).where(
+    PendingRow.channel_id == bindparam("channel"))
+_NODE_QUERIES: dict[int, Select[int, int, bytes]] = {}
+
+
+def _node_query(count: int) -> Select[int, int, bytes]:
+    """Nodes at ``count`` (level, index) pairs. The channel goes into every term: SQLite's
+    planner then searches the primary key once per term instead of scanning all of the
+    channel's nodes."""
+    query = _NODE_QUERIES.get(count)
+    if query is None:
+        channel: Any = bindparam("channel")
+        query = select(NodeRow.level, NodeRow.node_index, NodeRow.hash).where(or_(*[
+            and_(NodeRow.channel_id == channel, NodeRow.level == bindparam(f"l{i}"),
+                 NodeRow.node_index == bindparam(f"i{i}")) for i in range(count)]))
+        _NODE_QUERIES[count] = query
+    return query
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -176,14 +218,26 @@ class _Reads:
     def versions(self, namespace: str, keys: list[str]) -> dict[str, Version]:
         found: dict[str, Version] = {}
         for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i: i + _CHUNK]
-            rows = self.conn.execute(
-                select(StateRow.key, StateRow.block, StateRow.tx_num)
-                .where(StateRow.channel_id == self.channel, StateRow.namespace == namespace,
-                       StateRow.key.in_(chunk)))
+            rows = self.conn.execute(_VERSIONS, {"channel": self.channel,
+                                                 "namespace": namespace,
+                                                 "keys": keys[i: i + _CHUNK]})
             for key, block, tx_num in rows:
                 found[key] = Version(block, tx_num)
         return found
+
+    def state(self, namespace: str, key: str) -> StateEntry | None:
+        row = self.conn.execute(_STATE, {"channel": self.channel, "namespace": namespace,
+                                         "key": key}).first()
+        return StateEntry(row[0], Version(row[1], row[2])) if row else None
+
+    def history(self, namespace: str, key: str) -> list[KeyModification]:
+        rows = self.conn.execute(select(HistoryRow.tx_id, HistoryRow.block, HistoryRow.tx_num,
+                                        HistoryRow.value, HistoryRow.timestamp)
+                                 .where(HistoryRow.channel_id == self.channel,
+                                        HistoryRow.namespace == namespace,
+                                        HistoryRow.key == key)
+                                 .order_by(HistoryRow.block, HistoryRow.tx_num)).all()
+        return [KeyModification(t, Version(b, n), v, _utc(ts)) for t, b, n, v, ts in rows]
 
     def range(self, namespace: str, start: str, end: str) -> list[tuple[str, StateEntry]]:
         query = (select(StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num)
@@ -206,11 +260,10 @@ class _Reads:
         wanted = [(a.level, a.index) for a in addresses]
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i: i + _CHUNK]
-            rows = self.conn.execute(
-                select(NodeRow.level, NodeRow.node_index, NodeRow.hash)
-                .where(NodeRow.channel_id == self.channel,
-                       or_(*[and_(NodeRow.level == lv, NodeRow.node_index == ix)
-                             for lv, ix in chunk])))
+            params: dict[str, Any] = {"channel": self.channel}
+            for n, (level, index) in enumerate(chunk):
+                params[f"l{n}"], params[f"i{n}"] = level, index
+            rows = self.conn.execute(_node_query(len(chunk)), params)
             for level, index, digest in rows:
                 found[(level, index)] = digest
         try:
@@ -219,13 +272,10 @@ class _Reads:
             raise MissingNode(f"no stored node {exc.args[0]}") from None
 
     def channel_row(self) -> Any:
-        return self.conn.execute(select(ChannelRow.config, ChannelRow.height,
-                                        ChannelRow.tree_size)
-                                 .where(ChannelRow.channel_id == self.channel)).first()
+        return self.conn.execute(_CHANNEL_ROW, {"channel": self.channel}).first()
 
     def header(self, number: int) -> BlockHeader | None:
-        raw = self.conn.scalar(select(BlockRow.header).where(
-            BlockRow.channel_id == self.channel, BlockRow.number == number))
+        raw = self.conn.scalar(_HEADER, {"channel": self.channel, "number": number})
         return BlockHeader.decode(raw) if raw is not None else None
 
 
@@ -248,9 +298,8 @@ class BlockWriter(_Reads):
     def committed_tx_ids(self, tx_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(tx_ids), _CHUNK):
-            found.update(self.conn.scalars(select(TransactionRow.tx_id).where(
-                TransactionRow.channel_id == self.channel,
-                TransactionRow.tx_id.in_(tx_ids[i: i + _CHUNK]))))
+            found.update(self.conn.scalars(_COMMITTED_IDS, {
+                "channel": self.channel, "tx_ids": tx_ids[i: i + _CHUNK]}))
         return found
 
     def write_block(self, block: Block, codes: list[str], tx_ids: list[str],
@@ -417,8 +466,7 @@ class SqlLedgerStore:
 
     def pending_summary(self, channel: str) -> tuple[int, dt.datetime | None]:
         with self.engine.connect() as conn:
-            count, oldest = conn.execute(select(func.count(), func.min(PendingRow.received_at))
-                                         .where(PendingRow.channel_id == channel)).one()
+            count, oldest = conn.execute(_PENDING_SUMMARY, {"channel": channel}).one()
         return int(count), _utc(oldest) if oldest else None
 
     def is_pending(self, tx_id: str) -> bool:
@@ -441,32 +489,19 @@ class SqlLedgerStore:
         found: dict[str, Receipt] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(tx_ids), _CHUNK):
-                rows = conn.execute(select(TransactionRow.tx_id, TransactionRow.block,
-                                           TransactionRow.tx_num, TransactionRow.code,
-                                           TransactionRow.leaf_start, TransactionRow.leaf_count)
-                                    .where(TransactionRow.channel_id == channel,
-                                           TransactionRow.tx_id.in_(tx_ids[i: i + _CHUNK]))
-                                    .order_by(TransactionRow.block.desc()))
+                rows = conn.execute(_RECEIPTS, {"channel": channel,
+                                                "tx_ids": tx_ids[i: i + _CHUNK]})
                 for tx_id, block, tx_num, code, leaf_start, leaf_count in rows:
                     found[tx_id] = Receipt(tx_id, block, tx_num, code, leaf_start, leaf_count)
         return found
 
     def get_state(self, channel: str, namespace: str, key: str) -> StateEntry | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(StateRow.value, StateRow.block, StateRow.tx_num).where(
-                StateRow.channel_id == channel, StateRow.namespace == namespace,
-                StateRow.key == key)).first()
-        return StateEntry(row[0], Version(row[1], row[2])) if row else None
+            return _Reads(conn, channel).state(namespace, key)
 
     def history(self, channel: str, namespace: str, key: str) -> list[KeyModification]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(HistoryRow.tx_id, HistoryRow.block, HistoryRow.tx_num,
-                                       HistoryRow.value, HistoryRow.timestamp)
-                                .where(HistoryRow.channel_id == channel,
-                                       HistoryRow.namespace == namespace,
-                                       HistoryRow.key == key)
-                                .order_by(HistoryRow.block, HistoryRow.tx_num)).all()
-        return [KeyModification(t, Version(b, n), v, _utc(ts)) for t, b, n, v, ts in rows]
+            return _Reads(conn, channel).history(namespace, key)
 
     def block(self, channel: str, number: int) -> Block | None:
         with self.engine.connect() as conn:

@@ -4,6 +4,7 @@ nothing), and large batches whose every entry is a provable leaf of the Merkle l
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,18 @@ from ledger.canonical import canonical_json, parse_canonical
 from ledger.channel import Channel
 from ledger.checkpoint import WitnessPolicy, verify_checkpoint
 from ledger.config import BatchParameters
-from ledger.contract import ContractError
+from ledger.contract import (
+    Context,
+    ContractError,
+    Creator,
+    KeyModification,
+    SimulationStub,
+    StateEntry,
+)
+from ledger.contracts.anchoring import AnchoringContract
 from ledger.embedded import EmbeddedOrganisation, channel_config, create_organisation
 from ledger.leaves import parse_leaf
-from ledger.merkle import leaf_hash
+from ledger.merkle import InclusionProof, inclusion_proof, leaf_hash
 from ledger.msp import SigningIdentity
 from ledger.storage.sql import SqlLedgerStore
 from tests.ledger.network import ORIGIN, Network, new_key, open_channel
@@ -229,9 +238,40 @@ MALFORMED: dict[str, str] = {
 }
 
 
+class EmptyState:
+    """Committed state with nothing in it (a ``StateReader`` for the contract alone)."""
+
+    def get(self, key: str) -> StateEntry | None:
+        return None
+
+    def range(self, start: str, end: str) -> list[tuple[str, StateEntry]]:
+        return []
+
+    def history(self, key: str) -> list[KeyModification]:
+        return []
+
+
 @pytest.mark.parametrize("entries_json", list(MALFORMED.values()), ids=list(MALFORMED))
-def test_malformed_entries_are_refused(net: Network, entries_json: str) -> None:
-    assert_refused_and_nothing_ordered(net, entries_json)
+def test_malformed_entries_are_refused_by_the_contract(entries_json: str) -> None:
+    stub = SimulationStub(EmptyState(), "0" * 64, Creator("School", "client", b"cert"),
+                          dt.datetime.now(dt.UTC))
+    with pytest.raises(ContractError):
+        AnchoringContract().anchor(Context(stub), entries_json)
+    assert stub.rwset().writes == () and stub.event is None
+
+
+@pytest.mark.parametrize("name", ["float in metadata", "metadata over 4 KiB", "whitespace",
+                                  "digest upper case"])
+def test_malformed_entries_are_refused_before_ordering(net: Network, name: str) -> None:
+    assert_refused_and_nothing_ordered(net, MALFORMED[name])
+
+
+def test_well_formed_entries_pass_the_contract() -> None:
+    stub = SimulationStub(EmptyState(), "0" * 64, Creator("School", "client", b"cert"),
+                          dt.datetime.now(dt.UTC))
+    AnchoringContract().anchor(Context(stub), canonical_json(
+        [entry("k", "one", metadata={"n": 1}), entry("j", "two")]).decode())
+    assert [k for k, _ in stub.rwset().writes] == ["j", "k"]
 
 
 def test_metadata_of_exactly_4_kib_is_accepted(net: Network) -> None:
@@ -271,8 +311,14 @@ def test_batch_of_1000_entries_gives_1000_provable_leaves(net: Network) -> None:
                                  policy=WitnessPolicy(tuple(witness_keys), 2))
     size, root = verified.checkpoint.size, verified.checkpoint.root_hash
     assert size == 1000
-    for index, key in enumerate(keys):
-        leaf = net.channel.leaf(index)
+    leaves = [net.channel.leaf(index) for index in range(size)]
+    for key, leaf in zip(keys, leaves, strict=True):
         doc = parse_leaf(leaf)
         assert (doc["key"], doc["digest"], doc["tx_id"]) == (key, digest(key), receipt.tx_id)
-        net.channel.inclusion_proof(index, size).verify(leaf_hash(leaf), root)
+    for index in (0, 1, 511, 512, 998, 999):
+        net.channel.inclusion_proof(index, size).verify(leaf_hash(leaves[index]), root)
+    # Every other leaf's proof from the same stored tree, on one connection (faster).
+    with net.store.reads("archives") as reads:
+        for index, leaf in enumerate(leaves):
+            InclusionProof(index, size, tuple(inclusion_proof(index, size, reads))).verify(
+                leaf_hash(leaf), root)

@@ -156,7 +156,7 @@ def test_kill_at_random_moments_while_cutting_a_big_block_loses_nothing_acknowle
     rng = random.Random(7)
     acks: dict[str, str] = {}
     orphans: list[str] = []
-    rounds = 4
+    rounds = 3
     big = start_worker("big", "cut0", BIG_BLOCK_TXS, BIG_BLOCK_ENTRIES, 0, hold=True)
     for round_number in range(rounds):
         big.wait_for("ready")

@@ -129,7 +129,7 @@ def archive_content() -> dict[str, Any]:
     }
 
 
-def copyright_content() -> dict[str, Any]:
+def copyright_content(payload: bytes = b"the video bytes") -> dict[str, Any]:
     return {
         "title": "高中物理实验微课",
         "category": "video",
@@ -137,7 +137,7 @@ def copyright_content() -> dict[str, Any]:
         "rights_holders": [{"kind": "organisation", "name": "人民教育出版社"}],
         "created_on": "2025-05-01",
         "first_published_on": "2025-06-01",
-        "content": {"sm3": sm3(b"the video bytes").hex(), "size": 15,
+        "content": {"sm3": sm3(payload).hex(), "size": len(payload),
                     "media_type": "video/mp4"},
         "licence": {"id": "CC-BY-NC-4.0"},
     }

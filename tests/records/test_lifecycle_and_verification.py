@@ -117,6 +117,17 @@ def test_a_school_cannot_register_an_entry_for_another_schools_student(desk: Des
                              subject=student("person-9", org="S002"))
 
 
+def test_an_entry_for_another_schools_student_verifies_invalid_even_if_anchored(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Had the platform's check been bypassed, verification still catches it."""
+    monkeypatch.setattr(desk.registry, "_check_subject", lambda *args: None)
+    record = create_and_anchor(desk, "archive_entry", archive_content(), SCHOOL, REVIEWER,
+                               subject=student("person-9", org="S002"))
+    report = desk.registry.verify(record.id)
+    assert report.overall is Overall.INVALID
+    assert report.checks["issuer_authority"].code == "foreign_subject"
+
+
 def test_an_app_filing_is_reviewed_only_by_the_providers_province(desk: Desk) -> None:
     record = desk.registry.create("app_filing", app_content(), actor=PROVIDER)
     desk.registry.submit(record.id, actor=PROVIDER)
@@ -202,11 +213,12 @@ def test_blacklisting_a_provider_revokes_its_app_filings(desk: Desk) -> None:
 
 
 def test_a_later_registration_of_the_same_content_is_flagged(desk: Desk) -> None:
-    first = create_and_anchor(desk, "copyright_registration", copyright_content(),
-                              RIGHTS_HOLDER, REVIEWER)
+    content = copyright_content(b"a lecture recorded once")
+    first = create_and_anchor(desk, "copyright_registration", content, RIGHTS_HOLDER,
+                              REVIEWER)
     desk.issuers.register("RH02", "某出版社", "rights_holder",
                           issues=["copyright_registration"])
-    later = desk.registry.create("copyright_registration", copyright_content(),
+    later = desk.registry.create("copyright_registration", content,
                                  actor=Actor("editor-9", "rights_manager", "RH02"))
     notes = desk.registry.review_notes(later.id)
     assert len(notes) == 1 and "RH01" in notes[0] and first.id in notes[0]
@@ -262,6 +274,13 @@ def test_verification_is_indeterminate_when_the_ledger_is_unreachable(desk: Desk
     assert report.checks["anchor"].code == "ledger_unavailable"
     assert report.checks["status"].outcome.value == "indeterminate"
     assert report.checks["integrity"].outcome.value == "pass"
+    assert report.checks["signature"].outcome.value == "pass"
+    # Not even the log key could be fetched: still indeterminate, never valid.
+    unpinned = RecordRegistry(registry.store, registry.issuers,
+                              RecordAnchoring(UnreachableLedger(), registry.anchoring.client))
+    report = unpinned.verify(record.id)
+    assert report.overall is Overall.INDETERMINATE
+    assert report.checks["anchor"].code == "ledger_unavailable"
 
 
 def test_an_issuer_certificate_revoked_before_anchoring_makes_the_record_invalid(

@@ -1,0 +1,64 @@
+"""RFC 8785 canonical JSON for records, numbers with fractions included."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.canonical import canonical_json as ledger_canonical
+from records.canonical import canonical_json, format_number, parse_json
+from records.errors import CanonicalFormError
+
+# Values from RFC 8785 appendix B (IEEE 754 bit patterns and their serialisations).
+RFC8785_NUMBERS = [
+    ("0000000000000000", "0"), ("8000000000000000", "0"),
+    ("0000000000000001", "5e-324"), ("8000000000000001", "-5e-324"),
+    ("7fefffffffffffff", "1.7976931348623157e+308"),
+    ("4340000000000000", "9007199254740992"), ("c340000000000000", "-9007199254740992"),
+    ("4430000000000000", "295147905179352830000"), ("44b52d02c7e14af5", "9.999999999999997e+22"),
+    ("44b52d02c7e14af6", "1e+23"), ("44b52d02c7e14af7", "1.0000000000000001e+23"),
+    ("444b1ae4d6e2ef4e", "999999999999999700000"), ("444b1ae4d6e2ef4f", "999999999999999900000"),
+    ("444b1ae4d6e2ef50", "1e+21"), ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+    ("3eb0c6f7a0b5ed8d", "0.000001"), ("41b3de4355555553", "333333333.3333332"),
+    ("41b3de4355555554", "333333333.33333325"), ("41b3de4355555555", "333333333.3333333"),
+    ("41b3de4355555556", "333333333.3333334"), ("41b3de4355555557", "333333333.33333343"),
+    ("becbf647612f3696", "-0.0000033333333333333333"), ("43143ff3c1cb0959", "1424953923781206.2"),
+]
+
+
+@pytest.mark.parametrize(("bits", "expected"), RFC8785_NUMBERS)
+def test_numbers_serialise_as_rfc_8785_appendix_b(bits: str, expected: str) -> None:
+    value = struct.unpack(">d", bytes.fromhex(bits))[0]
+    assert format_number(value) == expected
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_double_round_trips(value: float) -> None:
+    assert float(format_number(value)) == value or value == 0
+
+
+def test_members_are_ordered_by_utf16_code_units() -> None:
+    # RFC 8785 3.2.3: U+1F600 (surrogates D83D DE00) sorts before U+FB33 in UTF-16.
+    doc = {"\ufb33": 1, "\U0001f600": 2, "a": 3, "1": 4}
+    assert canonical_json(doc) == '{"1":4,"a":3,"\U0001f600":2,"\ufb33":1}'.encode()
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=20))
+def test_without_fractions_it_matches_the_ledgers_canonical_form(value: object) -> None:
+    assert canonical_json(value) == ledger_canonical(value)
+
+
+def test_nan_huge_integers_and_duplicate_members_are_refused() -> None:
+    for bad in (math.nan, math.inf, 2**53 + 1, {1: "x"}):
+        with pytest.raises(CanonicalFormError):
+            canonical_json(bad)
+    with pytest.raises(CanonicalFormError):
+        parse_json(b'{"a": 1, "a": 2}')
+    with pytest.raises(CanonicalFormError):
+        parse_json(b'{"a": NaN}')

@@ -301,7 +301,7 @@ class RecordStore:
             while len(slots) < count:
                 if row is None or row.next_index >= row.size:
                     number = row.number + 1 if row is not None else 1
-                    row = StatusListRow(list_id=f"{org}/{number}", org_code=org,
+                    row = StatusListRow(list_id=f"{org}.{number}", org_code=org,
                                         number=number, size=size, next_index=0,
                                         revocation=bytes(size // 8),
                                         suspension=bytes(size // 8), updated_at=now)

@@ -1,33 +1,45 @@
-"""The ``edutrust`` command line: one click group; each area registers its commands."""
+"""The ``edutrust`` command line: one click group; each area's commands live in their own
+module, imported only when that command runs (so `edutrust crypto sm3` does not pay for
+loading the identity provider)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from edutrust.cli.client_commands import clients
 from edutrust.cli.common import CliError, NegativeAnswer, say
-from edutrust.cli.crypto_commands import crypto
-from edutrust.cli.directory_commands import directory
-from edutrust.cli.ledger_commands import ledger
-from edutrust.cli.platform_commands import init, keys, serve
-from edutrust.cli.records_commands import records
+
+# command name -> "module:attribute"; add new areas here.
+COMMANDS = {
+    "init": "edutrust.cli.platform_commands:init",
+    "serve": "edutrust.cli.platform_commands:serve",
+    "keys": "edutrust.cli.platform_commands:keys",
+    "crypto": "edutrust.cli.crypto_commands:crypto",
+    "directory": "edutrust.cli.directory_commands:directory",
+    "ledger": "edutrust.cli.ledger_commands:ledger",
+    "clients": "edutrust.cli.client_commands:clients",
+    "records": "edutrust.cli.records_commands:records",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """EduTrust 教育可信身份与存证平台 command line."""
-
-
-cli.add_command(init)
-cli.add_command(serve)
-cli.add_command(keys)
-cli.add_command(crypto)
-cli.add_command(directory)
-cli.add_command(ledger)
-cli.add_command(clients)
-cli.add_command(records)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,13 +41,13 @@ def test_a_snapshot_is_signed_and_survives_json() -> None:
     bits = bytearray(LIST_SIZE // 8)
     bits[12] = 0x08  # index 100
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    snapshot = sign_snapshot("S001/1", "revocation", bytes(bits), org="S001", kid="k.v1",
+    snapshot = sign_snapshot("S001.1", "revocation", bytes(bits), org="S001", kid="k.v1",
                              signer=key, sequence=3, valid_from=now,
                              valid_until=now + dt.timedelta(days=30))
     again = StatusSnapshot.from_json(snapshot.to_json())
     assert again == snapshot and again.is_set(100) and not again.is_set(99)
     assert again.signature_is_valid(key.public_key())
-    assert again.key == "status:S001/1:revocation"
+    assert again.key == "status:S001.1:revocation"
     doc = snapshot.to_json()
     doc["sequence"] = 4
     assert not StatusSnapshot.from_json(doc).signature_is_valid(key.public_key())

@@ -199,6 +199,7 @@ class Channel:
         self._frontier: tuple[int, Frontier] | None = None
         self._lock = threading.Lock()
         self._config_cache: tuple[bytes, ChannelConfig] | None = None
+        self._endorser_cache: tuple[ChannelConfig, dict[str, list[Peer]]] | None = None
 
     # -- creation ---------------------------------------------------------------------
     @classmethod
@@ -332,8 +333,21 @@ class Channel:
         return response.payload
 
     def _endorsers(self, contract: str) -> list[Peer]:
-        """Peers of the organisations the policy names, fewest first that satisfy it."""
-        policy = self.config().policy_for(contract)
+        """Peers of the organisations the policy names, fewest first that satisfy it
+        (remembered per contract while the configuration stays the same)."""
+        config = self.config()
+        cached = self._endorser_cache
+        if cached is None or cached[0] is not config:
+            cached = (config, {})
+            self._endorser_cache = cached
+        chosen = cached[1].get(contract)
+        if chosen is None:
+            chosen = self._choose_endorsers(config, contract)
+            cached[1][contract] = chosen
+        return chosen
+
+    def _choose_endorsers(self, config: ChannelConfig, contract: str) -> list[Peer]:
+        policy = config.policy_for(contract)
         named = {p.msp_id for p in policy_principals(policy)}
         chosen: list[Peer] = []
         for msp_id in sorted(named):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from crypto.x509 import Certificate
 from ledger.config import CONFIG_NAMESPACE, ChannelConfig
 from ledger.errors import IdentityError, LedgerError
 from ledger.msp import Identity
-from ledger.policy import evaluate
+from ledger.policy import Policy, evaluate
 from ledger.tx import MalformedTransaction, Transaction, Version
 
 
@@ -102,6 +103,13 @@ class SignatureCheck:
     creator: Identity | None = None
 
 
+@functools.lru_cache(maxsize=4096)
+def _policy_met(policy: Policy, signers: tuple[tuple[str, str], ...]) -> bool:
+    """``evaluate``, remembered: a block's transactions mostly carry the same endorsers,
+    and the answer depends on nothing but the policy and the signers."""
+    return evaluate(policy, signers)
+
+
 def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable[str],
                      identities: IdentityCache, at: dt.datetime) -> SignatureCheck:
     try:
@@ -136,7 +144,7 @@ def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable
         except (LedgerError, InvalidSignature):
             continue  # an invalid endorsement counts for nothing, as on Fabric
         endorsers[sm3(endorsement.endorser)] = (identity.msp_id, identity.role)
-    if not evaluate(config.policy_for(proposal.contract), list(endorsers.values())):
+    if not _policy_met(config.policy_for(proposal.contract), tuple(endorsers.values())):
         return SignatureCheck(ValidationCode.ENDORSEMENT_POLICY_FAILURE, tx, creator)
     return SignatureCheck(ValidationCode.VALID, tx, creator)
 

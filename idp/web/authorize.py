@@ -17,7 +17,8 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.util import scope_to_list
-from flask import Response, redirect, request, url_for
+from flask import redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.oauth2.clients import RegisteredClient
 from idp.oauth2.rfc9207 import with_issuer
@@ -46,31 +47,31 @@ class AuthorizationViews:
         return self.ctx.provider.authorization_server
 
     # -- helpers -------------------------------------------------------------------------
-    def _to_client(self, location: str) -> Response:
+    def _to_client(self, location: str) -> BaseResponse:
         response = redirect(with_issuer(location, self.provider.config.issuer), code=302)
         response.headers["Cache-Control"] = "no-store"
         return response
 
     def _client_error(self, redirect_uri: str, state: str | None, error: str,
-                      description: str) -> Response:
+                      description: str) -> BaseResponse:
         params = [("error", error), ("error_description", description)]
         if state:
             params.append(("state", state))
         return self._to_client(add_params_to_uri(redirect_uri, params))
 
-    def _oauth_error(self, error: OAuth2Error, lang: str) -> Response:
+    def _oauth_error(self, error: OAuth2Error, lang: str) -> BaseResponse:
         if error.redirect_uri:
             _status, _body, headers = error()
             return self._to_client(dict(headers)["Location"])
         return self.ctx.error_page(lang, error.error or "invalid_request", error.description)
 
-    def _finish(self, response: Response, browser: BrowserSession | None) -> Response:
+    def _finish(self, response: BaseResponse, browser: BrowserSession | None) -> BaseResponse:
         if browser is not None:
             self.ctx.set_cookie(response, browser)
         return response
 
     # -- the flow ------------------------------------------------------------------------
-    def authorize(self) -> Response:
+    def authorize(self) -> BaseResponse:
         """GET or POST /oauth2/authorize: a fresh authorization request."""
         values = request.args if request.method == "GET" else request.form
         params = {key: values[key] for key in values}
@@ -83,7 +84,7 @@ class AuthorizationViews:
             return self._oauth_error(error, lang)
         return self._process(params, oauth_request, lang, login_done=False)
 
-    def resume(self) -> Response:
+    def resume(self) -> BaseResponse:
         """GET /oauth2/authorize/resume?interaction=...: back from the login page."""
         browser = self.ctx.current_session()
         interaction = request.args.get("interaction", "")
@@ -98,7 +99,7 @@ class AuthorizationViews:
         params = dict(pending["params"])
         return self._process(params, self._stored(params), lang, login_done=login_done)
 
-    def consent(self) -> Response:
+    def consent(self) -> BaseResponse:
         """POST /oauth2/consent: the person's decision on the consent page."""
         browser = self.ctx.current_session()
         interaction = request.form.get("interaction", "")
@@ -130,7 +131,7 @@ class AuthorizationViews:
             self.provider.config.endpoint(self.provider.paths.authorization), params)
 
     def _process(self, params: dict[str, str], oauth_request: OAuth2Request, lang: str, *,
-                 login_done: bool) -> Response:
+                 login_done: bool) -> BaseResponse:
         browser = self.ctx.current_session()
         subject = self.ctx.subject(browser)
         try:
@@ -173,7 +174,7 @@ class AuthorizationViews:
                                    person_name=person.display_name if person else "")
         return self._issue(oauth_request, grant, subject)
 
-    def _issue(self, oauth_request: OAuth2Request, grant: Any, subject: Subject) -> Response:
+    def _issue(self, oauth_request: OAuth2Request, grant: Any, subject: Subject) -> BaseResponse:
         response = self.server.create_authorization_response(
             request=oauth_request, grant_user=subject, grant=grant)
         location = response.headers.get("Location")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, g, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.oauth2.server import Provider
 from idp.oauth2.tokens import Subject
@@ -64,7 +65,7 @@ class WebContext:
             g.idp_session = browser
         return browser
 
-    def set_cookie(self, response: Response, browser: BrowserSession) -> Response:
+    def set_cookie(self, response: BaseResponse, browser: BrowserSession) -> BaseResponse:
         if browser.cookie_value is not None:
             response.set_cookie(self.cookie_name, browser.cookie_value, path="/",
                                 secure=self.provider.config.secure_cookies, httponly=True,

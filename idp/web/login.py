@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp.oauth2.server import Provider
 from idp.web.context import WebContext
@@ -30,7 +31,7 @@ class LoginViews:
         return found
 
     def _form(self, interaction: str, pending: dict[str, Any] | None, *, username: str,
-              failed: bool) -> Response:
+              failed: bool) -> BaseResponse:
         browser = self.ctx.session_or_new()
         params = pending["params"] if pending else {}
         lang = pending.get("lang") if pending else None
@@ -42,12 +43,12 @@ class LoginViews:
                                    client_name=client.name if client else None, failed=failed)
         return self.ctx.set_cookie(response, browser)
 
-    def form(self) -> Response:
+    def form(self) -> BaseResponse:
         """GET /login"""
         interaction = request.args.get("interaction", "")
         return self._form(interaction, self._pending(interaction), username="", failed=False)
 
-    def submit(self) -> Response:
+    def submit(self) -> BaseResponse:
         """POST /login"""
         browser = self.ctx.current_session()
         interaction = request.form.get("interaction", "")
@@ -69,13 +70,13 @@ class LoginViews:
         response = redirect(target, code=303)
         return self.ctx.set_cookie(response, fresh)
 
-    def done(self) -> Response:
+    def done(self) -> BaseResponse:
         """GET /login/done: where a login that no application asked for ends."""
         browser = self.ctx.current_session()
         subject = self.ctx.subject(browser)
         lang = self.ctx.page_language(request.args.get("ui_locales"))
         if subject is None:
-            return redirect(url_for("idp.login"))  # type: ignore[return-value]
+            return redirect(url_for("idp.login"))
         person = self.provider.directory.person(subject.person_id)
         return self.ctx.render("done.html", lang, person_name=person.display_name if person
                                else "")

@@ -362,6 +362,12 @@ class Channel:
     def endorse(self, client: SigningIdentity, contract: str, function: str,
                 *args: str) -> Transaction:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
+        try:  # as Fabric's endorsers do: refuse a creator the channel would not accept
+            self.identities.resolve(self.config(), client.identity.id_bytes,
+                                    dt.datetime.now(dt.UTC))
+        except LedgerError as exc:
+            raise ContractError(f"the client is not a valid identity of this channel: "
+                                f"{exc}") from None
         proposal = Proposal.create(self.channel_id, contract, function, args,
                                    client.identity.id_bytes)
         proposal_bytes = proposal.signed_bytes()

@@ -10,6 +10,7 @@ cutters across processes (a row lock on PostgreSQL, the write lock on SQLite).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import Select
 
@@ -430,10 +432,13 @@ class SqlLedgerStore:
     # -- pending queue -------------------------------------------------------------------
     def enqueue(self, channel: str, tx_id: str, envelope: bytes, *, config_tx: bool = False
                 ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(PendingRow), [{
-                "channel_id": channel, "tx_id": tx_id, "envelope": envelope,
-                "config_tx": int(config_tx), "received_at": dt.datetime.now(dt.UTC)}])
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(PendingRow), [{
+                    "channel_id": channel, "tx_id": tx_id, "envelope": envelope,
+                    "config_tx": int(config_tx), "received_at": dt.datetime.now(dt.UTC)}])
+        except IntegrityError:
+            raise LedgerError(f"transaction {tx_id} is already waiting to be ordered") from None
 
     def enqueue_many(self, channel: str, items: list[tuple[str, bytes]]) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -534,18 +539,27 @@ class SqlLedgerStore:
 
     def store_checkpoint(self, channel: str, tree_size: int, note: bytes,
                          witness_states: dict[str, str]) -> None:
-        with self.engine.begin() as conn:
-            exists = conn.scalar(select(func.count()).select_from(CheckpointRow).where(
-                CheckpointRow.channel_id == channel, CheckpointRow.tree_size == tree_size))
-            if exists:
-                return
-            conn.execute(insert(CheckpointRow), [{
-                "channel_id": channel, "tree_size": tree_size, "note": note,
-                "created_at": dt.datetime.now(dt.UTC)}])
-            for name, state in witness_states.items():
-                updated = conn.execute(update(WitnessRow).where(
-                    WitnessRow.channel_id == channel, WitnessRow.witness == name)
-                    .values(state=state))
-                if updated.rowcount == 0:
-                    conn.execute(insert(WitnessRow), [{
-                        "channel_id": channel, "witness": name, "state": state}])
+        """Store a checkpoint and what each witness cosigned. Concurrent writers are
+        fine: a checkpoint of a size already stored is dropped, and a witness's state
+        only ever moves forward."""
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.scalar(select(func.count()).select_from(CheckpointRow).where(
+                    CheckpointRow.channel_id == channel, CheckpointRow.tree_size == tree_size))
+                if exists:
+                    return
+                conn.execute(insert(CheckpointRow), [{
+                    "channel_id": channel, "tree_size": tree_size, "note": note,
+                    "created_at": dt.datetime.now(dt.UTC)}])
+                for name, state in witness_states.items():
+                    current = conn.scalar(select(WitnessRow.state).where(
+                        WitnessRow.channel_id == channel, WitnessRow.witness == name))
+                    if current is None:
+                        conn.execute(insert(WitnessRow), [{
+                            "channel_id": channel, "witness": name, "state": state}])
+                    elif json.loads(current)["size"] < json.loads(state)["size"]:
+                        conn.execute(update(WitnessRow).where(
+                            WitnessRow.channel_id == channel, WitnessRow.witness == name)
+                            .values(state=state))
+        except IntegrityError:
+            return  # another process stored this size (or a witness row) first

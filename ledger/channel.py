@@ -332,10 +332,9 @@ class Channel:
             raise ContractError(response.message)
         return response.payload
 
-    def _endorsers(self, contract: str) -> list[Peer]:
+    def _endorsers(self, config: ChannelConfig, contract: str) -> list[Peer]:
         """Peers of the organisations the policy names, fewest first that satisfy it
         (remembered per contract while the configuration stays the same)."""
-        config = self.config()
         cached = self._endorser_cache
         if cached is None or cached[0] is not config:
             cached = (config, {})
@@ -362,8 +361,9 @@ class Channel:
     def endorse(self, client: SigningIdentity, contract: str, function: str,
                 *args: str) -> Transaction:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
+        config = self.config()
         try:  # as Fabric's endorsers do: refuse a creator the channel would not accept
-            self.identities.resolve(self.config(), client.identity.id_bytes,
+            self.identities.resolve(config, client.identity.id_bytes,
                                     dt.datetime.now(dt.UTC))
         except LedgerError as exc:
             raise ContractError(f"the client is not a valid identity of this channel: "
@@ -373,7 +373,7 @@ class Channel:
         proposal_bytes = proposal.signed_bytes()
         signature = client.sign(proposal_bytes)
         proposal_hash = sm3(proposal_bytes)
-        endorsers = self._endorsers(contract)
+        endorsers = self._endorsers(config, contract)
 
         def run(peer: Peer) -> tuple[ProposalResults, Endorsement]:
             response, stub = self._simulate(proposal, client.identity, read_only=False)

@@ -30,10 +30,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         return record
 
-    def authenticate_user(self, refresh_token: TokenRecord) -> Subject | None:
+    def authenticate_user(self, refresh_token: TokenRecord) -> Subject:
         subject = refresh_token.subject()
         if subject is None or not self.server.person_active(subject.person_id):
-            return None
+            raise InvalidGrantError("The person of this refresh token is no longer active.")
         # Claim the token now, atomically, so two concurrent uses cannot both succeed.
         if not self.server.tokens.claim_refresh_token(refresh_token):
             self.server.tokens.revoke_families([refresh_token.row.family_id])

@@ -378,3 +378,20 @@ def test_login_errors_do_not_tell_unknown_users_from_wrong_passwords(
     wrong = attempt("alice", "Wrong-Password-1")
     assert unknown == wrong
     assert unknown[0] == 200 and 'role="alert"' in unknown[1]
+
+
+def test_tokens_of_a_deactivated_person_stop_working(live_idp: LiveIdp) -> None:
+    username = "carol-" + secrets.token_hex(3)
+    person = live_idp.provider.directory.create_person(username, "Carol", password=PASSWORD)
+    client, secret = live_idp.register(first_party=True)
+    callback = Browser(live_idp.base).authorize(authorization_url(live_idp, client), REDIRECT,
+                                                username=username)
+    tokens = redeem(live_idp, client, secret, query_of(callback)["code"]).json()
+    assert userinfo(live_idp, tokens["access_token"]).status_code == 200
+    live_idp.provider.directory.update_person(person.id, active=False)
+    assert userinfo(live_idp, tokens["access_token"]).status_code == 401
+    refreshed = requests.post(live_idp.url("/oauth2/token"), timeout=10,
+                              auth=(client.client_id, secret or ""),
+                              data={"grant_type": "refresh_token",
+                                    "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"

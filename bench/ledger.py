@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,7 +60,7 @@ from ledger.contracts.anchoring import AnchoringContract
 from ledger.embedded import EmbeddedOrganisation, channel_config, create_organisation
 from ledger.merkle import leaf_hash, node_hash, verify_inclusion
 from ledger.msp import SigningIdentity
-from ledger.storage.sql import ChannelRow, NodeRow, SqlLedgerStore
+from ledger.storage.sql import ChannelRow, LedgerBase, SqlLedgerStore
 from ledger.tx import Transaction
 
 TITLE = "Ledger (issue: permissioned ledger)"
@@ -97,12 +97,12 @@ class Scale:
     audit_transactions: int
 
 
-QUICK = Scale(rounds=1, transactions={1: 20, 100: 200, 1000: 1000},
-              entry_transactions={100: 20, 1000: 4}, entry_block={1: 100, 100: 10, 1000: 2},
-              proof_leaves=100_000, audit_transactions=1_000)
-DEFAULT = Scale(rounds=3, transactions={1: 60, 100: 1000, 1000: 2000},
-                entry_transactions={100: 100, 1000: 16},
-                entry_block={1: 100, 100: 50, 1000: 8},
+QUICK = Scale(rounds=1, transactions={1: 10, 100: 200, 1000: 1000},
+              entry_transactions={100: 10, 1000: 2}, entry_block={1: 100, 100: 10, 1000: 2},
+              proof_leaves=100_000, audit_transactions=500)
+DEFAULT = Scale(rounds=3, transactions={1: 40, 100: 500, 1000: 2000},
+                entry_transactions={100: 50, 1000: 8},
+                entry_block={1: 100, 100: 25, 1000: 4},
                 proof_leaves=1_000_000, audit_transactions=10_000)
 FULL = Scale(rounds=3, transactions=DEFAULT.transactions,
              entry_transactions=DEFAULT.entry_transactions, entry_block=DEFAULT.entry_block,
@@ -459,9 +459,10 @@ def measure_point_selects(db: Database, channel_id: str, size: int, seconds: flo
     """A raw ceiling for proof reads: one ledger_nodes row by primary key per query,
     straight through the driver on one open connection."""
     rng = random.Random(2)
-    mark = "%s" if db.engine.dialect.name == "postgresql" else "?"
-    sql = (f"select hash from ledger_nodes where channel_id = {mark} and level = 0 "
-           f"and node_index = {mark}")
+    sql = ("select hash from ledger_nodes where channel_id = ? and level = 0 "
+           "and node_index = ?")
+    if db.engine.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
     with db.engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
         cur = raw.cursor()
@@ -532,12 +533,33 @@ def measure_verification(sample: ProofSample, seconds: float) -> tuple[float, fl
 
 # ---------------------------------------------------------------- audit
 
-def build_audit_ledger(network: Network, db: Database, count: int, block: int) -> Channel:
-    channel = network.channel(db, "audit", block)
-    chunk = max(block, 1000)
-    for start in range(0, count, chunk):
-        run_transactions(network, channel, f"audit{start}", min(chunk, count - start), 1, block)
-    return channel
+AUDIT_CHANNEL = "audit"
+AUDIT_BLOCK = 100
+
+
+def build_audit_ledger(network: Network, db: Database, count: int) -> None:
+    """``count`` one-entry transactions in blocks of AUDIT_BLOCK, committed normally."""
+    channel = network.channel(db, AUDIT_CHANNEL, AUDIT_BLOCK)
+    chunk = 1000
+    try:
+        for start in range(0, count, chunk):
+            run_transactions(network, channel, f"audit{start}", min(chunk, count - start),
+                             1, AUDIT_BLOCK)
+    finally:
+        channel.close()
+
+
+def copy_channel(source: Database, target: Database, channel_id: str) -> None:
+    """Every row of a channel, table by table: the same ledger in another database
+    (committing it again there would only repeat the throughput rows)."""
+    with source.engine.connect() as reader, target.engine.begin() as writer:
+        for table in LedgerBase.metadata.sorted_tables:
+            if "channel_id" not in table.c:
+                continue
+            rows = [dict(r._mapping) for r in reader.execute(
+                select(table).where(table.c.channel_id == channel_id))]
+            for i in range(0, len(rows), 5000):
+                writer.execute(insert(table), rows[i: i + 5000])
 
 
 def measure_audit(db: Database, channel_id: str) -> tuple[float, int]:
@@ -613,7 +635,6 @@ class LedgerBench:
                 progress(f"  inclusion proofs verified/s: {single:,.0f} (1 thread), "
                          f"{together:,.0f} ({CORES} processes)")
         proof_channel.close()
-        self.audit(db, rows)
         return rows
 
     def round(self, db: Database, rows: DatabaseRows, rnd: int, envelope: bytes) -> None:
@@ -653,17 +674,22 @@ class LedgerBench:
             progress(_rate_line(f"entries/s, {entries} per tx ({count} tx, block {block})",
                                 result.entries_per_second, "goal", ENTRIES_GOAL))
 
-    def audit(self, db: Database, rows: DatabaseRows) -> None:
-        count, block = self.scale.audit_transactions, 100
-        progress(f"bench ledger: {db.name}: committing {count:,} transactions to audit")
-        channel = build_audit_ledger(self.network, db, count, block)
-        channel.close()
+    def audit(self, db: Database, rows: DatabaseRows, source: Database | None) -> None:
+        """Audit a ledger of audit_transactions: committed here, or copied from
+        ``source`` where it was committed."""
+        count = self.scale.audit_transactions
+        if source is None:
+            progress(f"bench ledger: {db.name}: committing {count:,} transactions to audit")
+            build_audit_ledger(self.network, db, count)
+        else:
+            progress(f"bench ledger: {db.name}: copying the audited ledger from {source.name}")
+            copy_channel(source, db, AUDIT_CHANNEL)
         progress(f"bench ledger: {db.name}: auditing")
-        seconds, replayed = measure_audit(db, "audit")
+        sm2 = measure_sm2(self.network, self.seconds)
+        seconds, replayed = measure_audit(db, AUDIT_CHANNEL)
         rows.audit_size = replayed
         rows.audit_rate.append(replayed / seconds)
-        sm2 = self.sm2[-1]
-        rows.audit_ceiling.append(sm2.audit_ceiling(block))
+        rows.audit_ceiling.append(sm2.audit_ceiling(AUDIT_BLOCK))
         progress(f"  audit of {replayed:,} transactions: {seconds:.1f} s = "
                  f"{seconds * 100_000 / replayed:,.0f} s per 10^5")
 
@@ -698,20 +724,24 @@ def _rows_for(rows: DatabaseRows, sm2: list[SM2Rates]) -> list[Row]:
 def run(options: Options) -> Report:
     bench = LedgerBench(options)
     scale = bench.scale
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
     progress(f"bench ledger: building a tree of {scale.proof_leaves:,} leaves in memory")
     tree = build_tree(scale.proof_leaves)
     results: list[DatabaseRows] = []
     details: list[tuple[str, str]] = []
     notes: list[str] = []
-    with sqlite_database() as db:
-        details.append(("SQLite", db.version))
-        results.append(bench.run_database(db, tree))
     unreachable = postgres_reachable(PG_URL)
-    if unreachable is None:
-        with postgres_database(PG_URL) as db:
-            details.append(("PostgreSQL", db.version))
-            results.append(bench.run_database(db, tree))
-    else:
+    with sqlite_database() as lite:
+        details.append(("SQLite", lite.version))
+        results.append(bench.run_database(lite, tree))
+        bench.audit(lite, results[-1], None)
+        if unreachable is None:
+            with postgres_database(PG_URL) as pg:
+                details.append(("PostgreSQL", pg.version))
+                results.append(bench.run_database(pg, tree))
+                bench.audit(pg, results[-1], lite)
+    if unreachable is not None:
         details.append(("PostgreSQL", f"not reachable at {PG_URL}: {unreachable}"))
         notes.append("PostgreSQL rows are missing: the server did not answer "
                      f"({unreachable}); set EDUTRUST_BENCH_PG_URL to measure them")
@@ -738,16 +768,20 @@ def run(options: Options) -> Report:
 
     sm2 = bench.sm2
     details += [
+        ("load", f"1-minute load average {load_before:.1f} at the start, "
+                 f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} logical cores; "
+                 f"the ledger run took {(time.perf_counter() - started) / 60:.1f} min"),
         ("SM2 on these cores", f"{statistics.median(s.signs for s in sm2):,.0f} signs/s and "
          f"{statistics.median(s.verifies for s in sm2):,.0f} verifies/s on {CORES} threads "
          "(medians of the rounds), over a real proposal's signed bytes"),
         ("network", "3 organisations (Ministry also orders), endorsement policy "
          f"{ENDORSEMENT}, contract `anchoring`"),
-        ("sizes", f"per round: {', '.join(f'{n:,} tx at block {b}' for b, n in scale.transactions.items())}; "
+        ("sizes", "per round: "
+         + ", ".join(f"{n:,} tx at block {b}" for b, n in scale.transactions.items()) + "; "
          + ", ".join(f"{n} tx of {e} entries (block {scale.entry_block[e]})"
                      for e, n in scale.entry_transactions.items())
          + f"; proofs over {scale.proof_leaves:,} leaves; audit of "
-         f"{scale.audit_transactions:,} tx in blocks of 100"),
+         f"{scale.audit_transactions:,} one-entry tx in blocks of {AUDIT_BLOCK}"),
     ]
     for rows in results:
         if rows.audit_rate:

@@ -173,6 +173,14 @@ _COMMITTED_IDS = select(TransactionRow.tx_id).where(
     TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True)))
 _PENDING_SUMMARY = select(func.count(), func.min(PendingRow.received_at)).where(
     PendingRow.channel_id == bindparam("channel"))
+_PENDING_PRESENT = select(PendingRow.seq, PendingRow.tx_id).where(
+    PendingRow.seq.in_(bindparam("seqs", expanding=True)))
+_PEEK_PENDING = select(PendingRow.seq, PendingRow.tx_id, PendingRow.envelope,
+                       PendingRow.config_tx, PendingRow.received_at).where(
+    PendingRow.channel_id == bindparam("channel")).order_by(PendingRow.seq).limit(
+    bindparam("count"))
+_CUTTING_LOCK = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel")).values(
+    height=ChannelRow.height)
 _NODE_QUERIES: dict[int, Select[int, int, bytes]] = {}
 _DRIVER_STATE: dict[tuple[str, str, str], tuple[str, list[str] | None]] = {}
 
@@ -315,8 +323,7 @@ class BlockWriter(_Reads):
         seqs = list(wanted)
         for i in range(0, len(seqs), _CHUNK):
             present.update(seq for seq, tx_id in self.conn.execute(
-                select(PendingRow.seq, PendingRow.tx_id).where(
-                    PendingRow.seq.in_(seqs[i: i + _CHUNK]))) if wanted[seq] == tx_id)
+                _PENDING_PRESENT, {"seqs": seqs[i: i + _CHUNK]}) if wanted[seq] == tx_id)
         return present
 
     def committed_tx_ids(self, tx_ids: list[str]) -> set[str]:
@@ -424,8 +431,7 @@ class SqlLedgerStore:
     def block_writer(self, channel: str) -> Iterator[BlockWriter]:
         """A transaction holding the channel's cutting lock; commits on normal exit."""
         with self.engine.begin() as conn:
-            locked = conn.execute(update(ChannelRow).where(ChannelRow.channel_id == channel)
-                                  .values(height=ChannelRow.height))
+            locked = conn.execute(_CUTTING_LOCK, {"channel": channel})
             if locked.rowcount != 1:
                 raise LedgerError(f"no channel {channel}")
             yield BlockWriter(conn, channel)
@@ -474,10 +480,7 @@ class SqlLedgerStore:
         """The oldest pending transactions that fit one block (a config transaction
         always goes alone)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(PendingRow.seq, PendingRow.tx_id, PendingRow.envelope,
-                                       PendingRow.config_tx, PendingRow.received_at)
-                                .where(PendingRow.channel_id == channel)
-                                .order_by(PendingRow.seq).limit(max_count)).all()
+            rows = conn.execute(_PEEK_PENDING, {"channel": channel, "count": max_count}).all()
         batch: list[tuple[int, str, bytes, bool, dt.datetime]] = []
         size = 0
         for seq, tx_id, envelope, config_tx, received in rows:

@@ -22,7 +22,16 @@ run: $(STAMP)
 	@echo "(their passwords are printed above when first created; see also docs/operations.md)"
 	$(BIN)/edutrust serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+# The npm packages the interop tests drive (openid-client), pinned by package-lock.json;
+# skipped when node is not installed (those tests then skip too).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts && touch $(NODE_STAMP); \
+	else echo "npm not found: the openid-client interop tests will skip"; fi
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -33,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict crypto ledger
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules

@@ -132,6 +132,7 @@ def _register_identity_provider(app: Flask, platform: Platform) -> None:
     from idp.oauth2.config import ProviderConfig
     from idp.oauth2.rfc8414 import EndpointPaths
     from idp.oauth2.server import Provider, open_provider
+    from idp.shortlived import open_short_lived_store
     from idp.web import PageLanguage, create_blueprint
     from idp.web.sessions import SessionStore
 
@@ -143,7 +144,9 @@ def _register_identity_provider(app: Flask, platform: Platform) -> None:
             with lock:
                 if not built:
                     built.append(open_provider(platform.settings.issuer, platform.sessions,
-                                               platform.keys, platform.fields))
+                                               platform.keys, platform.fields,
+                                               open_short_lived_store(
+                                                   platform.settings.redis_url)))
         return built[0]
 
     config = ProviderConfig(issuer=platform.settings.issuer)

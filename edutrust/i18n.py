@@ -372,6 +372,20 @@ CATALOG: dict[str, dict[str, str]] = {
                               "请妥善保存。",
                         "en": "registered client {name} ({client_id}). The client secret is "
                               "shown only this once: store it safely."},
+    "clients.created_with_keys": {"zh": "已注册客户端 {name}（{client_id}），以其注册的私钥签名的 "
+                                        "JWT 认证（private_key_jwt），没有客户端密钥。",
+                                  "en": "registered client {name} ({client_id}); it "
+                                        "authenticates with JWTs signed by its registered "
+                                        "keys (private_key_jwt) and has no secret."},
+    "clients.bad_jwks": {"zh": "private_key_jwt 客户端须提供 JWK 集合，只含 SM2、P-256 或 "
+                               "RSA（至少 2048 位）签名公钥",
+                         "en": "a private_key_jwt client needs a JWK Set of public SM2, "
+                               "P-256 or RSA (2048+ bit) signing keys"},
+    "clients.jwks_unreadable": {"zh": "无法读取 JWK 集合文件：{path}",
+                                "en": "cannot read the JWK Set file: {path}"},
+    "clients.par_needs_code": {"zh": "只有 authorization_code 客户端才能要求推送授权请求（PAR）",
+                               "en": "only authorization_code clients can require pushed "
+                                     "authorization requests (PAR)"},
     "clients.created_public": {"zh": "已注册公开客户端 {name}（{client_id}），须使用 PKCE。",
                                "en": "registered public client {name} ({client_id}); it must "
                                      "use PKCE."},
@@ -409,6 +423,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "clients.bad_auth_method": {"zh": "客户端认证方式 {method} 与客户端类型不符",
                                 "en": "client authentication method {method} does not fit "
                                       "the client type"},
+    "clients.logout_needs_code": {"zh": "只有 authorization_code 客户端才能登记登出地址",
+                                  "en": "only authorization_code clients have logout URIs"},
     # -- identity provider: demo ------------------------------------------------------
     "demo.created": {"zh": "已创建演示学校、教师、学生和演示客户端。",
                      "en": "created the demo school, teacher, student and demo client."},
@@ -459,6 +475,18 @@ CATALOG: dict[str, dict[str, str]] = {
     "idp.error.expired": {"zh": "登录请求已过期，请返回应用重新开始。",
                           "en": "The sign-in request has expired. Go back to the application "
                                 "and start again."},
+    "idp.logout.title": {"zh": "退出登录", "en": "Sign out"},
+    "idp.logout.confirm": {"zh": "要退出 EduTrust 统一身份认证吗？",
+                           "en": "Do you want to sign out of EduTrust?"},
+    "idp.logout.from_client": {"zh": "“{client}”请求退出登录。",
+                               "en": "“{client}” asks to sign you out."},
+    "idp.logout.yes": {"zh": "退出登录", "en": "Sign out"},
+    "idp.logout.no": {"zh": "保持登录", "en": "Stay signed in"},
+    "idp.logout.done": {"zh": "您已退出登录。", "en": "You have signed out."},
+    "idp.logout.kept": {"zh": "您仍处于登录状态。", "en": "You are still signed in."},
+    "idp.error.logout": {"zh": "应用发来的退出登录请求无效，未执行任何操作。",
+                         "en": "The application sent an invalid sign-out request; nothing "
+                               "was done."},
     # -- HTTP problems (RFC 9457) -----------------------------------------------------
     "problem.not_found.title": {"zh": "未找到", "en": "Not found"},
     "problem.not_found.detail": {"zh": "请求的资源不存在。",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
 from edutrust.cli.common import CliError, emit_json, say
@@ -10,11 +14,13 @@ from edutrust.settings import Settings
 from idp.oauth2 import ProviderError
 from idp.oauth2.clients import (
     ACCESS_TOKEN_FORMATS,
+    AUTH_METHODS,
     GRANT_TYPES,
     ID_TOKEN_ALGS,
     SUBJECT_TYPES,
     ClientRegistration,
 )
+from idp.oauth2.rfc7591 import DEFAULT_INITIAL_TOKEN_TTL
 from idp.oauth2.server import Provider, open_provider
 
 
@@ -52,23 +58,66 @@ def clients() -> None:
               show_default=True)
 @click.option("--first-party", is_flag=True,
               help="the platform's own application: no consent screen")
+@click.option("--auth-method", type=click.Choice([m for m in AUTH_METHODS if m != "none"]),
+              default=None, help="token endpoint authentication (default client_secret_basic;"
+              " public clients use none)")
+@click.option("--jwks", "jwks_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="JWK Set file with the client's public keys "
+              "(needed for private_key_jwt)")
+@click.option("--require-par", is_flag=True,
+              help="accept authorization requests only through PAR (RFC 9126)")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
+              help="exact URI logout may return to (repeatable; OIDC RP-Initiated Logout)")
+@click.option("--backchannel-logout-uri", default=None,
+              help="URI that receives logout tokens (OIDC Back-Channel Logout)")
 def create(name: str, grants: tuple[str, ...], redirect_uris: tuple[str, ...], public: bool,
            scopes: tuple[str, ...], id_token_alg: str | None, access_token_alg: str | None,
-           access_token_format: str, subject_type: str, first_party: bool) -> None:
+           access_token_format: str, subject_type: str, first_party: bool,
+           auth_method: str | None, jwks_file: Path | None, require_par: bool,
+           post_logout_redirect_uris: tuple[str, ...],
+           backchannel_logout_uri: str | None) -> None:
     """Register a client and print it as one JSON object (the secret only this once)."""
+    jwks = _read_jwks(jwks_file) if jwks_file is not None else None
     provider = open_cli_provider()
     try:
         client, secret = provider.clients.register(ClientRegistration(
             name=name, grant_types=grants, redirect_uris=redirect_uris, public=public,
             scopes=scopes or None, id_token_alg=id_token_alg,
             access_token_alg=access_token_alg, access_token_format=access_token_format,
-            subject_type=subject_type, first_party=first_party))
+            subject_type=subject_type, first_party=first_party,
+            token_endpoint_auth_method=auth_method, jwks=jwks, require_par=require_par,
+            post_logout_redirect_uris=post_logout_redirect_uris,
+            backchannel_logout_uri=backchannel_logout_uri))
     except ProviderError as exc:
         raise CliError(exc.key, **exc.values) from None
     document = client.metadata()
     if secret is not None:
         document["client_secret"] = secret
         say("clients.created", name=client.name, client_id=client.client_id)
+    elif not client.is_public:
+        say("clients.created_with_keys", name=client.name, client_id=client.client_id)
     else:
         say("clients.created_public", name=client.name, client_id=client.client_id)
     emit_json(document)
+
+
+@clients.command("initial-token")
+@click.option("--ttl", "ttl_seconds", type=click.IntRange(min=1),
+              default=DEFAULT_INITIAL_TOKEN_TTL, show_default=True,
+              help="seconds the token stays valid")
+def initial_token(ttl_seconds: int) -> None:
+    """Print a one-time initial access token for dynamic client registration
+    (RFC 7591, POST /oauth2/register); only its digest is stored."""
+    registration = open_cli_provider().registration
+    assert registration is not None
+    click.echo(registration.issue_initial_token(ttl_seconds))
+
+
+def _read_jwks(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise CliError("clients.jwks_unreadable", path=str(path)) from None
+    if not isinstance(document, dict):
+        raise CliError("clients.bad_jwks")
+    return document

@@ -10,7 +10,10 @@ MODEL_MODULES = (
     "ledger.storage.sql",
     "idp.directory.models",
     "idp.oauth2.models",
+    "idp.oauth2.rfc9126",
+    "idp.oauth2.rfc7591",
     "idp.web.sessions",
+    "idp.oidc.models",
     "records.store",
 )
 

@@ -23,13 +23,16 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from crypto.errors import CryptoError
+from crypto.jose import JWKSet
 from idp.oauth2 import ProviderError
 from idp.oauth2.config import ProviderConfig
 from idp.oauth2.models import OAuthClient
 from idp.oauth2.platform_secrets import PlatformSecrets
 
 GRANT_TYPES = ("authorization_code", "client_credentials", "refresh_token")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+AUTH_PRIVATE_KEY_JWT = "private_key_jwt"
 ID_TOKEN_ALGS = ("SM2", "ES256", "RS256")
 FORMAT_JWT, FORMAT_OPAQUE = "jwt", "opaque"
 ACCESS_TOKEN_FORMATS = (FORMAT_JWT, FORMAT_OPAQUE)
@@ -55,7 +58,13 @@ class ClientRegistration:
     subject_type: str = "pairwise"
     first_party: bool = False
     require_pkce: bool = False
-    jwks: dict[str, Any] | None = None
+    jwks: dict[str, Any] | None = None  # public keys; required for private_key_jwt
+    require_par: bool = False  # authorization requests only through PAR (RFC 9126)
+    # OIDC RP-Initiated Logout 1.0 3.1: where logout may return to (exact match).
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    # OIDC Back-Channel Logout 1.0 2.2: where logout tokens are POSTed.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
 
 @dataclass
@@ -80,6 +89,10 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
     created_at: dt.datetime
     secret_hash: str | None = field(default=None, repr=False)
     secrets_: PlatformSecrets | None = field(default=None, repr=False)
+    jwks: dict[str, Any] | None = field(default=None, repr=False)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -140,6 +153,13 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
             "access_token_format": self.access_token_format,
             "subject_type": self.subject_type, "first_party": self.first_party,
             "require_pkce": self.require_pkce,
+            "require_pushed_authorization_requests": self.require_par,
+            **({"jwks": self.jwks} if self.jwks else {}),
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            **({"backchannel_logout_uri": self.backchannel_logout_uri,
+                "backchannel_logout_session_required":
+                    self.backchannel_logout_session_required}
+               if self.backchannel_logout_uri else {}),
             "client_id_issued_at": int(self.created_at.timestamp()),
         }
 
@@ -167,6 +187,17 @@ def _check_redirect_uri(uri: str, *, public: bool) -> None:
     if public and "." in parts.scheme and parts.scheme not in ("http", "https"):
         return
     raise ProviderError("clients.bad_redirect_uri", uri=uri)
+
+
+def _check_client_jwks(jwks: dict[str, Any] | None) -> None:
+    """A client's JWK Set: public SM2, P-256 or RSA (2048+) signing keys only."""
+    try:
+        keys = JWKSet.from_dict(jwks) if isinstance(jwks, dict) else None
+    except CryptoError:
+        keys = None
+    if keys is None or len(keys) == 0 or any(
+            key.alg not in ID_TOKEN_ALGS or key.use not in (None, "sig") for key in keys):
+        raise ProviderError("clients.bad_jwks")
 
 
 def _sector(redirect_uris: Iterable[str], client_id: str) -> str:
@@ -218,6 +249,18 @@ class ClientRegistry:
                                                     else "client_secret_basic")
         if method not in AUTH_METHODS or (method == "none") != reg.public:
             raise ProviderError("clients.bad_auth_method", method=method)
+        if method == AUTH_PRIVATE_KEY_JWT or reg.jwks is not None:
+            _check_client_jwks(reg.jwks)
+        if reg.require_par and "authorization_code" not in grants:
+            raise ProviderError("clients.par_needs_code")
+        if ((reg.post_logout_redirect_uris or reg.backchannel_logout_uri)
+                and "authorization_code" not in grants):
+            raise ProviderError("clients.logout_needs_code")
+        for uri in reg.post_logout_redirect_uris:
+            _check_redirect_uri(uri, public=reg.public)
+        if reg.backchannel_logout_uri is not None:
+            # Back-Channel Logout 2.2: http(s) only (http on loopback), no fragment.
+            _check_redirect_uri(reg.backchannel_logout_uri, public=False)
         return ClientRegistration(
             name=reg.name.strip(), grant_types=grants,
             redirect_uris=tuple(dict.fromkeys(reg.redirect_uris)), public=reg.public,
@@ -227,14 +270,25 @@ class ClientRegistry:
             token_endpoint_auth_method=method, subject_type=reg.subject_type,
             first_party=reg.first_party,
             # Public clients cannot keep a secret: PKCE is what binds their codes.
-            require_pkce=reg.require_pkce or reg.public, jwks=reg.jwks)
+            require_pkce=reg.require_pkce or reg.public, jwks=reg.jwks,
+            require_par=reg.require_par,
+            post_logout_redirect_uris=tuple(dict.fromkeys(reg.post_logout_redirect_uris)),
+            backchannel_logout_uri=reg.backchannel_logout_uri,
+            backchannel_logout_session_required=reg.backchannel_logout_session_required)
+
+    def validate(self, registration: ClientRegistration) -> ClientRegistration:
+        """The registration checked and with its defaults filled in, or ProviderError
+        (dynamic registration checks metadata by the same rules)."""
+        return self._validated(registration)
 
     def register(self, registration: ClientRegistration) -> tuple[RegisteredClient, str | None]:
         """Store a new client; returns it and its secret (``None`` for public clients).
         The secret is not stored and cannot be shown again."""
         reg = self._validated(registration)
         client_id = secrets.token_urlsafe(18)
-        secret = None if reg.public else secrets.token_urlsafe(32)
+        # private_key_jwt clients hold a key instead of a secret.
+        secret = (None if reg.public or reg.token_endpoint_auth_method == AUTH_PRIVATE_KEY_JWT
+                  else secrets.token_urlsafe(32))
         secret_hash = None
         if secret is not None:
             tag = self._secrets.client_secret_tag(client_id, secret)
@@ -250,7 +304,11 @@ class ClientRegistry:
                                               or self._config.default_access_token_alg),
             access_token_format=reg.access_token_format, subject_type=reg.subject_type,
             sector_identifier=_sector(reg.redirect_uris, client_id),
-            first_party=reg.first_party, require_pkce=reg.require_pkce, require_par=False,
+            first_party=reg.first_party, require_pkce=reg.require_pkce,
+            require_par=reg.require_par,
+            post_logout_redirect_uris=list(reg.post_logout_redirect_uris),
+            backchannel_logout_uri=reg.backchannel_logout_uri,
+            backchannel_logout_session_required=reg.backchannel_logout_session_required,
             jwks=reg.jwks, created_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
         with self._sessions.begin() as session:
             session.add(row)
@@ -269,7 +327,10 @@ class ClientRegistry:
             access_token_format=row.access_token_format, subject_type=row.subject_type,
             sector_identifier=row.sector_identifier, first_party=row.first_party,
             require_pkce=row.require_pkce, require_par=row.require_par, created_at=created,
-            secret_hash=row.secret_hash, secrets_=self._secrets)
+            secret_hash=row.secret_hash, secrets_=self._secrets, jwks=row.jwks,
+            post_logout_redirect_uris=list(row.post_logout_redirect_uris or []),
+            backchannel_logout_uri=row.backchannel_logout_uri,
+            backchannel_logout_session_required=bool(row.backchannel_logout_session_required))
 
     def find(self, client_id: str | None) -> RegisteredClient | None:
         if not client_id or len(client_id) > 64:

@@ -53,6 +53,19 @@ class ProviderConfig:
     default_id_token_alg: str = ALG_RS256
     # Scopes a client may be registered for.
     scopes_supported: tuple[str, ...] = OIDC_SCOPES
+    # RP-Initiated Logout: an expired ``id_token_hint`` is still accepted (the spec asks
+    # the OP not to be picky) if it expired less than this long ago; relying parties keep
+    # their ID token for as long as their refresh tokens live.
+    id_token_hint_max_age: dt.timedelta = dt.timedelta(days=14)
+    # Back-Channel Logout: lifetime of a logout token (``exp`` - ``iat``), kept short.
+    logout_token_ttl: dt.timedelta = dt.timedelta(minutes=2)
+    # How often a logout token is POSTed to a client before its delivery counts as failed
+    # (the first attempt is immediate) ...
+    backchannel_logout_attempts: int = 5
+    # ... waiting this long before the first retry and four times longer before each next.
+    backchannel_logout_retry_delay: dt.timedelta = dt.timedelta(seconds=1)
+    # Seconds to wait for a relying party's answer to one POST (redirects never followed).
+    backchannel_logout_timeout: float = 5.0
 
     @property
     def secure_cookies(self) -> bool:

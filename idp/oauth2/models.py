@@ -40,6 +40,10 @@ class OAuthClient(IdpBase):
     require_pkce: Mapped[bool] = mapped_column(Boolean, default=False)
     require_par: Mapped[bool] = mapped_column(Boolean, default=False)
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # OIDC RP-Initiated Logout 1.0 3.1 and Back-Channel Logout 1.0 2.2.
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -86,7 +90,8 @@ class IssuedToken(IdpBase):
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     family_id: Mapped[str] = mapped_column(String(36), index=True)
     authorization_code_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    sid: Mapped[str | None] = mapped_column(String(64))
+    # The login session (ID token ``sid``); back-channel logout finds its clients by it.
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
     auth_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list[str] | None] = mapped_column(JSON)

@@ -14,7 +14,8 @@ from idp.oauth2.tokens import TokenRecord
 
 
 class TokenRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
     def authenticate_token(self, request: Any, client: RegisteredClient) -> TokenRecord | None:
         self.check_params(request, client)

@@ -17,7 +17,8 @@ from idp.oauth2.tokens import ACCESS_TOKEN, REFRESH_TOKEN, TokenRecord
 
 
 class TokenIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         tokens = self.server.tokens

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idp.oauth2.config import ProviderConfig
+from idp.oauth2.rfc7523 import ASSERTION_ALGS
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,15 @@ class EndpointPaths:
     jwks: str = "/oauth2/jwks"
     introspection: str = "/oauth2/introspect"
     revocation: str = "/oauth2/revoke"
+    end_session: str = "/oauth2/logout"  # OIDC RP-Initiated Logout 1.0
+    par: str = "/oauth2/par"
+    registration: str = "/oauth2/register"  # RFC 7591, initial access token needed
 
 
 def authorization_server_metadata(config: ProviderConfig,
                                   paths: EndpointPaths) -> dict[str, Any]:
-    client_auth = ["client_secret_basic", "client_secret_post", "none"]
+    client_auth = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+    assertion_algs = list(ASSERTION_ALGS)  # private_key_jwt signatures (RFC 7523)
     return {
         "issuer": config.issuer,
         "authorization_endpoint": config.endpoint(paths.authorization),
@@ -36,11 +41,19 @@ def authorization_server_metadata(config: ProviderConfig,
         "grant_types_supported": ["authorization_code", "refresh_token",
                                   "client_credentials"],
         "token_endpoint_auth_methods_supported": client_auth,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "registration_endpoint": config.endpoint(paths.registration),
         "revocation_endpoint": config.endpoint(paths.revocation),
         "revocation_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint": config.endpoint(paths.introspection),
-        "introspection_endpoint_auth_methods_supported": client_auth[:2],
+        "introspection_endpoint_auth_methods_supported": client_auth[:3],
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9126 5: PAR is offered to every client and required of those registered
+        # with require_pushed_authorization_requests.
+        "pushed_authorization_request_endpoint": config.endpoint(paths.par),
+        "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["zh", "en"],
     }

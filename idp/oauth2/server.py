@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -33,14 +33,19 @@ from idp.oauth2.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth2.grants.refresh_token import RefreshTokenGrant
 from idp.oauth2.platform_secrets import PlatformSecrets
 from idp.oauth2.rfc7009 import TokenRevocationEndpoint
+from idp.oauth2.rfc7523 import PRIVATE_KEY_JWT, ClientAssertionAuthentication
+from idp.oauth2.rfc7591 import DynamicClientRegistration
 from idp.oauth2.rfc7636 import S256CodeChallenge
 from idp.oauth2.rfc7662 import TokenIntrospectionEndpoint
 from idp.oauth2.rfc8414 import EndpointPaths
+from idp.oauth2.rfc9126 import PushedRequestStore
 from idp.oauth2.signing import SigningKeys
 from idp.oauth2.tokens import TokenRecord, TokenService
+from idp.oidc.backchannel_logout import BackchannelLogout
 from idp.oidc.id_token import IDTokenIssuer, OpenIDConnectCode
 from idp.oidc.pairwise import PairwiseSubjects
 from idp.oidc.userinfo import UserInfo
+from idp.shortlived import InProcessStore, ShortLivedStore
 
 
 class _FormPayload(OAuth2Payload):  # type: ignore[misc]
@@ -104,6 +109,11 @@ class EduTrustAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(TokenRevocationEndpoint)
         self.register_endpoint(TokenIntrospectionEndpoint)
+        # RFC 9126 2: the issuer, the token endpoint and the PAR endpoint all name us.
+        audiences = (provider.config.issuer, provider.config.endpoint(provider.paths.token),
+                     provider.config.endpoint(provider.paths.par))
+        self.register_client_auth_method(
+            PRIVATE_KEY_JWT, ClientAssertionAuthentication(audiences, provider.short_lived))
 
     # -- what the grants and endpoints call ----------------------------------------------
     def query_client(self, client_id: str) -> RegisteredClient | None:
@@ -177,7 +187,14 @@ class Provider:
     consents: ConsentStore
     id_tokens: IDTokenIssuer
     userinfo: UserInfo
+    pushed_requests: PushedRequestStore
     server: EduTrustAuthorizationServer | None = None
+    # Replay caches (client assertion jti); Redis when configured, see idp.shortlived.
+    short_lived: ShortLivedStore = field(default_factory=InProcessStore)
+    # Logout tokens to clients when a login session ends (OIDC Back-Channel Logout).
+    backchannel_logout: BackchannelLogout | None = None
+    # Dynamic client registration (RFC 7591 / 7592) behind initial access tokens.
+    registration: DynamicClientRegistration | None = None
 
     @property
     def authorization_server(self) -> EduTrustAuthorizationServer:
@@ -190,7 +207,8 @@ class Provider:
 
 def build_provider(config: ProviderConfig, sessions: sessionmaker[Any],
                    keys: SoftwareKeyProvider, directory: Directory,
-                   paths: EndpointPaths | None = None) -> Provider:
+                   paths: EndpointPaths | None = None,
+                   short_lived: ShortLivedStore | None = None) -> Provider:
     """Create missing provider keys and assemble every service."""
     signing = SigningKeys(keys, config)
     signing.ensure()
@@ -204,14 +222,21 @@ def build_provider(config: ProviderConfig, sessions: sessionmaker[Any],
         clients=clients, signing=signing, subjects=subjects, tokens=tokens,
         codes=CodeStore(sessions, config, tokens), consents=ConsentStore(sessions),
         id_tokens=IDTokenIssuer(config, signing, subjects.subject, people.id_token_claims),
-        userinfo=UserInfo(tokens, clients.find, subjects.subject, people.claims_of))
+        userinfo=UserInfo(tokens, clients.find, subjects.subject, people.claims_of),
+        pushed_requests=PushedRequestStore(sessions),
+        short_lived=short_lived if short_lived is not None else InProcessStore())
     provider.server = EduTrustAuthorizationServer(provider)
+    provider.backchannel_logout = BackchannelLogout(sessions, config, signing, clients.find,
+                                                    subjects.subject)
+    provider.registration = DynamicClientRegistration(sessions, config, clients,
+                                                      provider.paths.registration)
     return provider
 
 
 def open_provider(issuer: str, sessions: sessionmaker[Any], keys: SoftwareKeyProvider,
-                  fields: FieldCipher) -> Provider:
+                  fields: FieldCipher, short_lived: ShortLivedStore | None = None) -> Provider:
     """The provider with default settings for ``issuer`` over the platform's database,
-    keys and field cipher (what the app factory and the command line use)."""
+    keys and field cipher (what the app factory and the command line use);
+    ``short_lived`` defaults to a per-process store."""
     return build_provider(ProviderConfig(issuer=issuer.rstrip("/")), sessions, keys,
-                          Directory(sessions, fields))
+                          Directory(sessions, fields), short_lived=short_lived)

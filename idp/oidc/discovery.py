@@ -35,5 +35,10 @@ def openid_configuration(config: ProviderConfig, paths: EndpointPaths) -> dict[s
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,
+        # OIDC RP-Initiated Logout 1.0 and Back-Channel Logout 1.0 (not Front-Channel).
+        "end_session_endpoint": config.endpoint(paths.end_session),
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     })
     return document

@@ -15,6 +15,9 @@ from idp.web.authorize import AuthorizationViews
 from idp.web.context import PageLanguage, WebContext
 from idp.web.endpoints import ProtocolViews
 from idp.web.login import LoginViews
+from idp.web.logout import LogoutViews
+from idp.web.par import PushedAuthorizationViews
+from idp.web.registration import RegistrationViews
 from idp.web.sessions import SessionStore
 
 __all__ = ["PageLanguage", "create_blueprint"]
@@ -27,7 +30,12 @@ def create_blueprint(provider: Callable[[], Provider], store: SessionStore,
     ctx = WebContext(provider, store, language)
     authorization, login, protocol = (AuthorizationViews(ctx), LoginViews(ctx),
                                       ProtocolViews(ctx))
+    logout = LogoutViews(ctx)
+    registration = RegistrationViews(ctx)
+    store.on_end(logout.session_ended)
     rules = [
+        (paths.end_session, "end_session", logout.end_session, ["GET", "POST"]),
+        (paths.end_session + "/confirm", "end_session_confirm", logout.confirm, ["POST"]),
         (paths.authorization, "authorize", authorization.authorize, ["GET", "POST"]),
         (paths.authorization + "/resume", "resume", authorization.resume, ["GET"]),
         ("/oauth2/consent", "consent", authorization.consent, ["POST"]),
@@ -35,6 +43,10 @@ def create_blueprint(provider: Callable[[], Provider], store: SessionStore,
         ("/login", "login_submit", login.submit, ["POST"]),
         ("/login/done", "login_done", login.done, ["GET"]),
         (paths.token, "token", protocol.token, ["POST"]),
+        (paths.par, "par", PushedAuthorizationViews(ctx).push, ["POST"]),
+        (paths.registration, "register", registration.register, ["POST"]),
+        (paths.registration + "/<client_id>", "registration", registration.manage,
+         ["GET", "PUT", "DELETE"]),
         (paths.revocation, "revoke", protocol.revoke, ["POST"]),
         (paths.introspection, "introspect", protocol.introspect, ["POST"]),
         (paths.userinfo, "userinfo", protocol.userinfo, ["GET", "POST"]),

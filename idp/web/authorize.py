@@ -78,11 +78,26 @@ class AuthorizationViews:
         lang = self.ctx.page_language(params.get("ui_locales"))
         if any(len(v) > MAX_PARAM_LENGTH for v in params.values()):
             return self.ctx.error_page(lang, "invalid_request", "A parameter is too long.")
+        if "request_uri" in params:
+            return self._pushed(params, lang)
         try:
             oauth_request = self.server.create_oauth2_request(None)
         except OAuth2Error as error:
             return self._oauth_error(error, lang)
         return self._process(params, oauth_request, lang, login_done=False)
+
+    def _pushed(self, params: dict[str, str], lang: str) -> BaseResponse:
+        """A request pushed before (RFC 9126 4): only ``client_id`` and ``request_uri``
+        count; the stored parameters replace everything else. The ``request_uri`` stays
+        among them, marking the request as pushed when it comes back after login."""
+        request_uri = params["request_uri"]
+        pushed = self.provider.pushed_requests.take(params.get("client_id", ""), request_uri)
+        if pushed is None:
+            return self.ctx.error_page(lang, "invalid_request_uri",
+                                       "The request_uri is unknown, used or expired.")
+        params = {**pushed, "request_uri": request_uri}
+        lang = self.ctx.page_language(params.get("ui_locales"))
+        return self._process(params, self._stored(params), lang, login_done=False)
 
     def resume(self) -> BaseResponse:
         """GET /oauth2/authorize/resume?interaction=...: back from the login page."""
@@ -127,8 +142,12 @@ class AuthorizationViews:
         return self._issue(oauth_request, grant, subject)
 
     def _stored(self, params: dict[str, str]) -> OAuth2Request:
+        return self.stored_request(self.provider, params)
+
+    @staticmethod
+    def stored_request(provider: Provider, params: dict[str, str]) -> OAuth2Request:
         return stored_authorization_request(
-            self.provider.config.endpoint(self.provider.paths.authorization), params)
+            provider.config.endpoint(provider.paths.authorization), params)
 
     def _process(self, params: dict[str, str], oauth_request: OAuth2Request, lang: str, *,
                  login_done: bool) -> BaseResponse:
@@ -142,7 +161,7 @@ class AuthorizationViews:
         redirect_uri: str = grant.redirect_uri
         client: RegisteredClient = grant.client
         state = params.get("state")
-        refusal = self._unsupported(params, client)
+        refusal = self.unsupported(params, client, pushed="request_uri" in params)
         if refusal is not None:
             return self._client_error(redirect_uri, state, *refusal)
         prompts = set(params.get("prompt", "").split())
@@ -183,15 +202,15 @@ class AuthorizationViews:
         return response  # type: ignore[no-any-return]
 
     @staticmethod
-    def _unsupported(params: dict[str, str],
-                     client: RegisteredClient) -> tuple[str, str] | None:
+    def unsupported(params: dict[str, str], client: RegisteredClient, *,
+                    pushed: bool) -> tuple[str, str] | None:
+        """Why a request is refused after its client and redirect URI were validated
+        (``pushed``: it came through PAR, ``request_uri`` resolved by us)."""
         if "request" in params:
             return "request_not_supported", "Request objects are not supported."
-        if "request_uri" in params:
-            return "request_uri_not_supported", "'request_uri' is not supported."
         if params.get("response_mode", "query") != "query":
             return "invalid_request", "Only response_mode=query is supported."
-        if client.require_par:
+        if client.require_par and not pushed:
             return "invalid_request", "This client must use pushed authorization requests."
         prompts = params.get("prompt", "").split()
         if "none" in prompts and len(prompts) > 1:

@@ -10,8 +10,10 @@ value planted before login is worthless afterwards (session fixation).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,9 @@ from crypto.sm3 import sm3
 from idp.db import IdpBase
 
 MAX_PENDING = 8  # authorization requests one browser may have waiting at once
+# Called with (sid, person_id) when a logged-in session ends (back-channel logout).
+SessionEnded = Callable[[str, str], None]
+log = logging.getLogger("edutrust.idp")
 
 
 class LoginSession(IdpBase):
@@ -94,6 +99,19 @@ class SessionStore:
         self._sessions = sessions
         self._idle_ttl = idle_ttl
         self._max_ttl = max_ttl
+        self._ended: list[SessionEnded] = []
+
+    def on_end(self, listener: SessionEnded) -> None:
+        """Call ``listener(sid, person_id)`` whenever a logged-in session ends (logout,
+        revocation, or replacement by a new login); expiry is not reported."""
+        self._ended.append(listener)
+
+    def _report_end(self, sid: str, person_id: str) -> None:
+        for listener in self._ended:
+            try:
+                listener(sid, person_id)
+            except Exception:
+                log.exception("session end listener failed")
 
     def load(self, cookie_value: str | None) -> BrowserSession | None:
         if not cookie_value or len(cookie_value) > 128:
@@ -149,8 +167,23 @@ class SessionStore:
 
     def end(self, browser: BrowserSession) -> None:
         with self._sessions.begin() as session:
-            session.execute(delete(LoginSession)
-                            .where(LoginSession.id_hash == browser.id_hash))
+            ended = session.execute(delete(LoginSession)
+                                    .where(LoginSession.id_hash == browser.id_hash))
+        if getattr(ended, "rowcount", 0) == 1 and browser.person_id is not None:
+            self._report_end(browser.sid, browser.person_id)
+
+    def end_sessions_of(self, person_id: str) -> int:
+        """Revoke every login session of a person (e.g. after a password reset or when
+        an operator locks the account); returns how many ended."""
+        with self._sessions.begin() as session:
+            rows = list(session.execute(select(LoginSession.id_hash, LoginSession.sid)
+                                        .where(LoginSession.person_id == person_id)))
+            if rows:
+                session.execute(delete(LoginSession).where(
+                    LoginSession.id_hash.in_([row.id_hash for row in rows])))
+        for row in rows:
+            self._report_end(row.sid, person_id)
+        return len(rows)
 
     def purge_expired(self) -> int:
         """Delete expired sessions; returns how many."""

@@ -128,7 +128,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     """Authlib's grant on our code store. ``server`` is ``EduTrustAuthorizationServer``."""
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
-        "client_secret_basic", "client_secret_post", "none"]
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     AUTHORIZATION_CODE_LENGTH = 43
 
     def save_authorization_code(self, code: str, request: Any) -> None:

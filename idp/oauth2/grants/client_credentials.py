@@ -9,7 +9,8 @@ from authlib.oauth2.rfc6749 import grants
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def create_token_response(self) -> Any:
         # Grant only scopes the client is registered for (Authlib would echo the request).

@@ -1,0 +1,83 @@
+"""End-to-end flows against the live server with the certified relying-party library
+openid-client (npm, v6), run by Node through openid_client_rp.mjs; a scripted browser
+plays the person at the login and consent pages.
+
+openid-client verifies ID tokens with WebCrypto, which has no SM2, so it checks the
+ES256 and RS256 clients; SM2 ID tokens are checked in test_flows.py. `make test`
+installs the pinned npm packages (package.json, package-lock.json) before the suite
+runs; without `node` on the machine these tests skip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.idp.provider.conftest import Browser, LiveIdp
+
+NODE = shutil.which("node")
+SCRIPT = Path(__file__).with_name("openid_client_rp.mjs")
+REDIRECT = "https://rp.example/cb"
+SCOPE = "openid profile email"
+
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the "
+                                "openid-client interop tests need Node.js 20 or later")
+
+
+def run_rp(step: str, **args: Any) -> dict[str, Any]:
+    assert (ROOT / "node_modules" / "openid-client").is_dir(), (
+        "node_modules is missing: run `make test` (it runs `npm ci`) or `npm ci`")
+    done = subprocess.run([NODE or "node", str(SCRIPT), json.dumps({"step": step, **args})],
+                          cwd=ROOT, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 0, f"openid-client {step} failed: {done.stderr}"
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_openid_client_completes_the_code_flow_and_every_endpoint(live_idp: LiveIdp,
+                                                                   alg: str) -> None:
+    client, secret = live_idp.register(
+        id_token_alg=alg, redirect_uris=(REDIRECT,),
+        grant_types=("authorization_code", "refresh_token", "client_credentials"))
+    assert secret is not None
+    common = {"issuer": live_idp.base, "client_id": client.client_id,
+              "client_secret": secret, "redirect_uri": REDIRECT, "id_token_alg": alg,
+              "scope": SCOPE}
+    request = run_rp("authorize", **common)
+    callback = Browser(live_idp.base).authorize(request["authorization_url"], REDIRECT)
+    seen = run_rp("complete", callback_url=callback, code_verifier=request["code_verifier"],
+                  state=request["state"], nonce=request["nonce"], **common)
+
+    assert seen["wrong_state"]["code"] == "OAUTH_INVALID_RESPONSE"
+    assert seen["id_token_header"]["alg"] == alg
+    claims = seen["id_token_claims"]
+    assert claims["iss"] == live_idp.base and claims["aud"] == client.client_id
+    assert claims["nonce"] == request["nonce"]
+    assert claims["name"] == "Alice Zhang" and claims["sub"] != live_idp.people["alice"]
+    assert seen["token_type"] == "bearer"
+    assert seen["code_replay"]["error"] == "invalid_grant"
+
+    assert seen["refresh_rotated"] and seen["access_renewed"]
+    assert seen["userinfo"]["sub"] == claims["sub"]
+    assert seen["userinfo"]["email"] == "alice@school.example"
+    introspection = seen["introspection"]
+    assert introspection["active"] is True and introspection["client_id"] == client.client_id
+    assert introspection["scope"] == SCOPE and introspection["iss"] == live_idp.base
+
+    assert seen["old_refresh_token"]["error"] == "invalid_grant"
+    assert seen["access_after_reuse"] == {"active": False}
+    assert seen["refresh_after_reuse"] == {"active": False}
+
+    service = seen["client_credentials"]
+    assert service["token_type"] == "bearer" and not service["has_refresh_token"]
+    assert service["introspection"]["active"] is True
+    assert service["introspection"]["sub"] == client.client_id
+    assert service["introspection"]["scope"] == "profile"
+    assert service["introspection_after_revocation"] == {"active": False}

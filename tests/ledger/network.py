@@ -41,16 +41,24 @@ def open_channel(store: SqlLedgerStore, orgs: dict[str, EmbeddedOrganisation]) -
                    witnesses=[orgs["Province"].role("peer"), orgs["School"].role("peer")])
 
 
-def build_network(database_url: str, batch: BatchParameters | None = None,
-                  endorsement: str | None = None) -> Network:
-    engine = make_engine(database_url)
-    migrate(engine)
-    orgs = {
+def create_organisations() -> dict[str, EmbeddedOrganisation]:
+    """The three organisations of the test channel (Ministry also orders)."""
+    return {
         "Ministry": create_organisation("Ministry", "教育部", new_key,
                                         ("peer", "admin", "client", "orderer")),
         "Province": create_organisation("Province", "某省教育厅", new_key),
         "School": create_organisation("School", "某某中学", new_key),
     }
+
+
+def build_network(database_url: str, batch: BatchParameters | None = None,
+                  endorsement: str | None = None,
+                  orgs: dict[str, EmbeddedOrganisation] | None = None) -> Network:
+    """A channel on a fresh migrated database; ``orgs`` lets a module issue the
+    organisations once and reuse them."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    orgs = orgs or create_organisations()
     config = channel_config("archives", ORIGIN, list(orgs.values()), "Ministry",
                             endorsement=endorsement,
                             batch=batch or BatchParameters(max_count=50, timeout_ms=5))

@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 
 from crypto.sm3 import sm3
-from edutrust.database import make_engine, migrate
 from ledger.canonical import canonical_json, parse_canonical
-from ledger.channel import Channel
 from ledger.checkpoint import WitnessPolicy, verify_checkpoint
-from ledger.config import BatchParameters
 from ledger.contract import (
     Context,
     ContractError,
@@ -25,12 +22,11 @@ from ledger.contract import (
     StateEntry,
 )
 from ledger.contracts.anchoring import AnchoringContract
-from ledger.embedded import EmbeddedOrganisation, channel_config, create_organisation
+from ledger.embedded import EmbeddedOrganisation
 from ledger.leaves import parse_leaf
 from ledger.merkle import InclusionProof, inclusion_proof, leaf_hash
 from ledger.msp import SigningIdentity
-from ledger.storage.sql import SqlLedgerStore
-from tests.ledger.network import ORIGIN, Network, new_key, open_channel
+from tests.ledger.network import ORIGIN, Network, build_network, create_organisations
 
 
 def digest(label: str) -> str:
@@ -79,27 +75,13 @@ def assert_refused_and_nothing_ordered(net: Network, entries_json: str,
 def organisations() -> dict[str, EmbeddedOrganisation]:
     """The three organisations of ``build_network``, issued once per module (a test that
     revokes a certificate builds its own)."""
-    return {
-        "Ministry": create_organisation("Ministry", "教育部", new_key,
-                                        ("peer", "admin", "client", "orderer")),
-        "Province": create_organisation("Province", "某省教育厅", new_key),
-        "School": create_organisation("School", "某某中学", new_key),
-    }
+    return create_organisations()
 
 
 def build(database_url: str, orgs: dict[str, EmbeddedOrganisation],
           endorsement: str | None = None) -> Network:
     """``build_network`` on a fresh database with organisations issued beforehand."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    config = channel_config("archives", ORIGIN, list(orgs.values()), "Ministry",
-                            endorsement=endorsement,
-                            batch=BatchParameters(max_count=50, timeout_ms=5))
-    store = SqlLedgerStore(engine)
-    Channel.create(store, config, [orgs["Ministry"].role("admin"),
-                                   orgs["Province"].role("admin")],
-                   orgs["Ministry"].role("orderer"))
-    return Network(engine, store, orgs, config, open_channel(store, orgs))
+    return build_network(database_url, endorsement=endorsement, orgs=orgs)
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ import pytest
 
 from crypto.sm2 import SM2PrivateKey
 from crypto.sm3 import sm3
-from edutrust.database import make_engine, migrate
 from ledger.audit import audit_channel
 from ledger.canonical import canonical_json, parse_canonical
-from ledger.channel import Channel, TransactionRejected
+from ledger.channel import TransactionRejected
 from ledger.config import CONFIG_KEY, CONFIG_NAMESPACE, BatchParameters, ChannelConfig
-from ledger.embedded import EmbeddedOrganisation, channel_config, create_organisation
+from ledger.embedded import EmbeddedOrganisation
 from ledger.errors import LedgerError
 from ledger.msp import Identity, MSPDefinition, OrganisationCA, SigningIdentity
 from ledger.policy import parse_policy
-from ledger.storage.sql import Receipt, SqlLedgerStore
+from ledger.storage.sql import Receipt
 from ledger.tx import (
     Endorsement,
     Proposal,
@@ -32,7 +31,11 @@ from ledger.tx import (
     Response,
     Transaction,
 )
-from tests.ledger.network import ORIGIN, Network, build_network, new_key, open_channel
+from tests.ledger.network import (
+    Network,
+    build_network,
+    create_organisations,
+)
 
 CHANNEL = "archives"
 
@@ -158,27 +161,13 @@ def config_transaction(config: ChannelConfig, admins: Sequence[SigningIdentity])
 def organisations() -> dict[str, EmbeddedOrganisation]:
     """The three organisations of ``build_network``, issued once per module (a test that
     revokes a certificate builds its own)."""
-    return {
-        "Ministry": create_organisation("Ministry", "教育部", new_key,
-                                        ("peer", "admin", "client", "orderer")),
-        "Province": create_organisation("Province", "某省教育厅", new_key),
-        "School": create_organisation("School", "某某中学", new_key),
-    }
+    return create_organisations()
 
 
 def build(database_url: str, orgs: dict[str, EmbeddedOrganisation],
           endorsement: str | None = None) -> Network:
     """``build_network`` on a fresh database with organisations issued beforehand."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    config = channel_config("archives", ORIGIN, list(orgs.values()), "Ministry",
-                            endorsement=endorsement,
-                            batch=BatchParameters(max_count=50, timeout_ms=5))
-    store = SqlLedgerStore(engine)
-    Channel.create(store, config, [orgs["Ministry"].role("admin"),
-                                   orgs["Province"].role("admin")],
-                   orgs["Ministry"].role("orderer"))
-    return Network(engine, store, orgs, config, open_channel(store, orgs))
+    return build_network(database_url, endorsement=endorsement, orgs=orgs)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ nothing), and large batches whose every entry is a provable leaf of the Merkle l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +21,10 @@ from ledger.contract import (
     StateEntry,
 )
 from ledger.contracts.anchoring import AnchoringContract
-from ledger.embedded import EmbeddedOrganisation
 from ledger.leaves import parse_leaf
 from ledger.merkle import InclusionProof, inclusion_proof, leaf_hash
 from ledger.msp import SigningIdentity
-from tests.ledger.network import ORIGIN, Network, build_network, create_organisations
+from tests.ledger.network import ORIGIN, Network
 
 
 def digest(label: str) -> str:
@@ -69,28 +67,6 @@ def assert_refused_and_nothing_ordered(net: Network, entries_json: str,
     assert (after["height"], after["pending"], after["tree_size"]) == \
         (before["height"], 0, before["tree_size"])
     return refused.value
-
-
-@pytest.fixture(scope="module")
-def organisations() -> dict[str, EmbeddedOrganisation]:
-    """The three organisations of ``build_network``, issued once per module (a test that
-    revokes a certificate builds its own)."""
-    return create_organisations()
-
-
-def build(database_url: str, orgs: dict[str, EmbeddedOrganisation],
-          endorsement: str | None = None) -> Network:
-    """``build_network`` on a fresh database with organisations issued beforehand."""
-    return build_network(database_url, endorsement=endorsement, orgs=orgs)
-
-
-@pytest.fixture
-def net(database_url: str, organisations: dict[str, EmbeddedOrganisation]
-        ) -> Iterator[Network]:
-    network = build(database_url, organisations)
-    yield network
-    network.channel.close()
-    network.engine.dispose()
 
 
 # --------------------------------------------------------------------------- anchoring

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -34,7 +34,6 @@ from ledger.tx import (
 from tests.ledger.network import (
     Network,
     build_network,
-    create_organisations,
 )
 
 CHANNEL = "archives"
@@ -157,28 +156,6 @@ def config_transaction(config: ChannelConfig, admins: Sequence[SigningIdentity])
                        tuple(endorsement_by(a, results) for a in admins))
 
 
-@pytest.fixture(scope="module")
-def organisations() -> dict[str, EmbeddedOrganisation]:
-    """The three organisations of ``build_network``, issued once per module (a test that
-    revokes a certificate builds its own)."""
-    return create_organisations()
-
-
-def build(database_url: str, orgs: dict[str, EmbeddedOrganisation],
-          endorsement: str | None = None) -> Network:
-    """``build_network`` on a fresh database with organisations issued beforehand."""
-    return build_network(database_url, endorsement=endorsement, orgs=orgs)
-
-
-@pytest.fixture
-def net(database_url: str, organisations: dict[str, EmbeddedOrganisation]
-        ) -> Iterator[Network]:
-    network = build(database_url, organisations)
-    yield network
-    network.channel.close()
-    network.engine.dispose()
-
-
 # --------------------------------------------------------------------------- endorsement
 
 
@@ -208,8 +185,8 @@ def test_one_endorsement_where_two_are_required_fails_the_policy(net: Network) -
 
 def test_endorsements_without_the_required_organisation_fail_the_policy(
         database_url: str, organisations: dict[str, EmbeddedOrganisation]) -> None:
-    net = build(database_url, organisations,
-                endorsement="AND('School.peer', OR('Ministry.peer', 'Province.peer'))")
+    net = build_network(database_url, orgs=organisations,
+                        endorsement="AND('School.peer', OR('Ministry.peer', 'Province.peer'))")
     try:
         tx = endorse_anchor(net, "archive/1", "one")
         assert endorser_msps(net, tx) == {"Ministry", "Province", "School"}

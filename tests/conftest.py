@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,18 +110,17 @@ class LiveServer:
         self.base_url = base_url
 
 
-@pytest.fixture
-def live_server(platform: Platform, settings: Settings) -> Iterator[LiveServer]:
-    """``edutrust serve`` (gunicorn) on a free loopback port, initialised platform."""
-    port = free_port()
-    env = cli_env(settings, EDUTRUST_ISSUER=f"http://127.0.0.1:{port}")
+@contextmanager
+def serving(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[LiveServer]:
+    """Run ``edutrust serve`` (gunicorn, 2 workers) on ``port`` with ``env`` until the
+    block ends; ready once ``/healthz`` answers 200."""
+    import urllib.request
+
     proc = subprocess.Popen([sys.executable, "-m", "edutrust", "serve", "--host", "127.0.0.1",
                              "--port", str(port), "--workers", "2"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    import urllib.request
-
+    deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
@@ -141,3 +141,11 @@ def live_server(platform: Platform, settings: Settings) -> Iterator[LiveServer]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def live_server(platform: Platform, settings: Settings) -> Iterator[LiveServer]:
+    """``edutrust serve`` (gunicorn) on a free loopback port, initialised platform."""
+    port = free_port()
+    with serving(cli_env(settings, EDUTRUST_ISSUER=f"http://127.0.0.1:{port}"), port) as server:
+        yield server

@@ -8,10 +8,6 @@ import base64
 import hashlib
 import re
 import secrets
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +22,7 @@ from edutrust.platform import Platform, initialise
 from edutrust.settings import Settings
 from idp.oauth2.clients import ClientRegistration, RegisteredClient
 from idp.oauth2.server import Provider, open_provider
-from tests.conftest import PG_URL, REDIS_URL, ROOT, cli_env, free_port
+from tests.conftest import PG_URL, REDIS_URL, cli_env, free_port, serving
 
 PASSWORD = "Correct-Horse-42"
 SCHOOL = "4101990002"
@@ -82,30 +78,10 @@ def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
         directory.add_membership(person.id, SCHOOL, role)
         people[username] = person.id
     env = cli_env(settings, EDUTRUST_ISSUER=base, EDUTRUST_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "-m", "edutrust", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "2"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"server did not start:\n{out}")
-        time.sleep(0.2)
     try:
-        yield LiveIdp(base, settings, platform, provider, people)
+        with serving(env, port):
+            yield LiveIdp(base, settings, platform, provider, people)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         platform.engine.dispose()
         if schema is not None:
             admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")

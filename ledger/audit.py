@@ -22,13 +22,11 @@ from crypto.errors import InvalidSignature
 from ledger.block import GENESIS_PREVIOUS, BlockHeader, data_hash
 from ledger.channel import check_config_transaction
 from ledger.checkpoint import (
-    NoteSigner,
     NoteVerifier,
     SignatureKind,
     verify_checkpoint,
 )
 from ledger.config import ChannelConfig
-from ledger.contract import StateEntry
 from ledger.errors import LedgerError
 from ledger.leaves import leaves_from_event
 from ledger.merkle import MemoryNodeStore, NodeAddress, leaf_hash
@@ -214,7 +212,7 @@ def _replay(store: SqlLedgerStore, channel: str, contracts: list[str], report: A
         _compare_state(conn, channel, state, history)
         _compare_tree(conn, channel, tree, leaf_origins, open_results)
         report.leaves = tree.size
-        report.checkpoints = _check_checkpoints(conn, channel, config, identities, tree)
+        report.checkpoints = _check_checkpoints(conn, channel, config, tree)
 
 
 def _replay_block(number: int, header: BlockHeader, tx_rows: Sequence[Any], envelopes: list[bytes],
@@ -357,7 +355,7 @@ def _compare_tree(conn: Any, channel: str, tree: MemoryNodeStore,
 
 
 def _check_checkpoints(conn: Any, channel: str, config: ChannelConfig,
-                       identities: IdentityCache, tree: MemoryNodeStore) -> int:
+                       tree: MemoryNodeStore) -> int:
     count = 0
     rows = conn.execute(select(CheckpointRow.tree_size, CheckpointRow.note)
                         .where(CheckpointRow.channel_id == channel)
@@ -392,7 +390,6 @@ def _check_checkpoints(conn: Any, channel: str, config: ChannelConfig,
         if size > tree.size or _root_at(tree, size) != verified.checkpoint.root_hash:
             raise _fail(f"checkpoint at size {size}: root differs from the replayed tree")
         count += 1
-    _ = NoteSigner, identities
     return count
 
 
@@ -400,6 +397,3 @@ def _root_at(tree: MemoryNodeStore, size: int) -> bytes:
     from ledger.merkle import empty_root, stored_root
 
     return empty_root() if size == 0 else stored_root(size, tree)
-
-
-__all__ = ["AuditReport", "StateEntry", "audit_channel"]

@@ -26,13 +26,11 @@ from typing import Any, Protocol
 
 from crypto.sm3 import sm3
 from ledger.block import GENESIS_PREVIOUS, Block, BlockHeader, data_hash
-from ledger.canonical import canonical_json
 from ledger.checkpoint import (
     Checkpoint,
     NoteSigner,
     NoteVerifier,
     SignatureKind,
-    SignedNote,
     Witness,
     add_cosignatures,
     sign_checkpoint,
@@ -611,10 +609,3 @@ def _check_orderer(config: ChannelConfig, orderer: SigningIdentity, at: dt.datet
     identity = identities.resolve(config, orderer.identity.id_bytes, at)
     if identity.msp_id != config.orderer_msp or identity.role != "orderer":
         raise ConfigError("the orderer must be an orderer identity of the orderer MSP")
-
-
-def parse_signed_note(note: bytes) -> SignedNote:
-    return SignedNote.parse(note)
-
-
-__all__ = ["Channel", "CommitTimeout", "Peer", "TransactionRejected", "canonical_json"]

@@ -8,11 +8,14 @@ Ciphertexts use the GM/T 0009 ASN.1 form (C1C3C2) that OpenSSL produces and chec
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ctypes
 import enum
 
 from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
+from asn1crypto import pem as asn1_pem
 
 from crypto import _libcrypto as _l
 from crypto.errors import CryptoError, DecryptionError, InvalidKey, InvalidSignature
@@ -380,19 +383,11 @@ class SM2PrivateKey:
 
 
 def _pem(label: str, der: bytes) -> bytes:
-    import base64
-
-    body = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [body[i: i + 64] for i in range(0, len(body), 64)]
-    return b"".join([f"-----BEGIN {label}-----\n".encode(), *(ln + b"\n" for ln in lines),
-                     f"-----END {label}-----\n".encode()])
+    return bytes(asn1_pem.armor(label, der))
 
 
 def pem_to_der(pem: bytes, label: str) -> bytes:
     """The DER inside the first PEM block labelled ``label``; ``InvalidKey`` if none."""
-    import base64
-    import binascii
-
     begin, end = f"-----BEGIN {label}-----".encode(), f"-----END {label}-----".encode()
     start = pem.find(begin)
     stop = pem.find(end, start + len(begin))

@@ -22,8 +22,9 @@ run: $(STAMP)
 	@echo "(their passwords are printed above when first created; see also docs/operations.md)"
 	$(BIN)/edutrust serve --host 127.0.0.1 --port 8000
 
-# The npm packages the interop tests drive (openid-client), pinned by package-lock.json;
-# skipped when node is not installed (those tests then skip too).
+# The npm packages the interop tests drive (openid-client) and the benchmark's peer
+# (oidc-provider), pinned by package-lock.json; skipped when node is not installed
+# (those tests then skip too, and `bench idp` reports its peer missing).
 NODE_STAMP := node_modules/.installed
 
 $(NODE_STAMP): package.json package-lock.json
@@ -34,7 +35,7 @@ $(NODE_STAMP): package.json package-lock.json
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

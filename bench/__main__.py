@@ -20,6 +20,9 @@ from bench import Options, PeerFailed, Report, machine, progress, render_report
 BENCHMARKS: dict[str, str] = {
     "crypto": "bench.crypto",
     "ledger": "bench.ledger",
+    "mfa": "bench.mfa",
+    "idp": "bench.idp",
+    "records": "bench.records",
 }
 
 QUICK = Options(rounds=2, seconds=1, quick=True)

@@ -266,6 +266,10 @@ class Name:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Name):
             return NotImplemented
+        if self.der() == other.der():
+            # The same encoding is the same name; the RFC 4518 comparison below (string
+            # preparation of every value) is only needed when encodings differ.
+            return True
         try:
             return bool(self._asn1 == other._asn1)
         except ValueError:

@@ -3,6 +3,7 @@ request id, JSON access logs, security headers and RFC 9457 problem responses.""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -36,10 +37,13 @@ def request_language() -> str:
                           list(request.accept_languages) if request else [])
 
 
-def problem(status: int, slug: str, *, lang: str | None = None, **values: object) -> Response:
-    """An ``application/problem+json`` response (RFC 9457) in the request's language."""
+def problem(status: int, slug: str, *, lang: str | None = None,
+            extensions: dict[str, Any] | None = None, **values: object) -> Response:
+    """An ``application/problem+json`` response (RFC 9457) in the request's language;
+    ``extensions`` adds members of the problem type (e.g. the bad rows of an import)."""
     lang = lang or request_language()
-    body = {
+    body: dict[str, Any] = {
+        **(extensions or {}),
         "type": PROBLEM_TYPE + slug.replace("_", "-"),
         "title": i18n.translate(f"problem.{slug}.title", lang),
         "status": status,
@@ -72,11 +76,13 @@ def create_app(platform: Platform) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        started = g.get("request_started")
-        log.info("request", extra={"fields": {
-            "method": request.method, "path": request.path, "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-        }})
+        if log.isEnabledFor(logging.INFO):  # skip building the line when it is not kept
+            started = g.get("request_started")
+            log.info("request", extra={"fields": {
+                "method": request.method, "path": request.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            }})
         return response
 
     @app.errorhandler(HTTPException)
@@ -102,6 +108,9 @@ def create_app(platform: Platform) -> Flask:
 
     _register_ledger(app, platform)
     _register_identity_provider(app, platform)
+    _register_admin(app)
+    _register_records(app, platform)
+    _register_public_verification(app, platform)
     return app
 
 
@@ -129,6 +138,7 @@ def _register_identity_provider(app: Flask, platform: Platform) -> None:
     """The OAuth 2.0 / OpenID Connect provider: login and consent pages and protocol
     endpoints. The provider (keys, directory) is assembled on first use in each worker,
     and an assembly that fails is retried on the next request."""
+    from idp.mfa.throttle import ThrottleConfig
     from idp.oauth2.config import ProviderConfig
     from idp.oauth2.rfc8414 import EndpointPaths
     from idp.oauth2.server import Provider, open_provider
@@ -155,8 +165,119 @@ def _register_identity_provider(app: Flask, platform: Platform) -> None:
         translator=i18n.translator)
     store = SessionStore(platform.sessions, config.session_idle_ttl, config.session_max_ttl)
     app.extensions["edutrust.idp"] = provider
-    app.register_blueprint(create_blueprint(provider, store, language, EndpointPaths()))
+    settings = platform.settings
+    throttle = ThrottleConfig(free_failures=settings.login_free_failures,
+                              max_failures=settings.login_max_failures,
+                              lockout=dt.timedelta(seconds=settings.login_lockout_seconds),
+                              address_max_failures=settings.login_address_max_failures)
+    app.register_blueprint(create_blueprint(provider, store, language, EndpointPaths(),
+                                            throttle))
 
     from edutrust.demo import demo_blueprint
 
     app.register_blueprint(demo_blueprint(platform))
+
+
+def _register_admin(app: Flask) -> None:
+    """The operator API (clients, directory import) over this worker's provider."""
+    from admin.web import admin_blueprint
+
+    def translate(key: str, /, **values: object) -> str:
+        return i18n.translate(key, request_language(), **values)
+
+    app.register_blueprint(admin_blueprint(app.extensions["edutrust.idp"], problem, translate))
+
+
+def _register_records(app: Flask, platform: Platform) -> None:
+    """The records API (/api/v1) and its OpenAPI description. The registry is opened on
+    first use in each worker over that worker's ledger channel; callers are
+    authenticated with the identity provider's access tokens."""
+    from edutrust.records_setup import open_registry
+    from records.registry import RecordRegistry
+    from records.web import (
+        CLIENT_ROLE,
+        Caller,
+        Membership,
+        openapi_blueprint,
+        records_api_blueprint,
+    )
+
+    opened: list[RecordRegistry] = []
+    lock = threading.Lock()
+    channel = app.extensions["edutrust.ledger_channel"]
+    provider = app.extensions["edutrust.idp"]
+    issuer = platform.settings.issuer.rstrip("/")
+    # RFC 8707: a token minted for the records API names it as its audience.
+    audiences = [issuer, issuer + "/api/v1"]
+
+    def registry() -> RecordRegistry:
+        if not opened:
+            with lock:
+                if not opened:
+                    opened.append(open_registry(platform, channel()))
+        return opened[0]
+
+    def authenticate(token: str) -> Caller | None:
+        idp = provider()
+        found = idp.tokens.active_access_token(token, audiences)
+        if found is None:
+            return None
+        row = found[0].row
+        scopes = frozenset(row.scope.split())
+        if row.person_id is not None:
+            if not idp.person_active(row.person_id):
+                return None
+            return Caller(row.person_id, "person", row.client_id, scopes, tuple(
+                Membership(code, role)
+                for code, _name, role in idp.directory.roles_of(row.person_id)))
+        client = idp.clients.find(row.client_id)
+        if client is None:
+            return None
+        org = idp.directory.organisation(client.org_id) if client.org_id else None
+        return Caller(f"client:{client.client_id}", "client", client.client_id, scopes,
+                      (Membership(org.code, CLIENT_ROLE),) if org is not None else ())
+
+    class People:
+        def memberships_of(self, person_ref: str) -> list[Membership] | None:
+            directory = provider().directory
+            if len(person_ref) > 36 or directory.person(person_ref) is None:
+                return None
+            return [Membership(code, role)
+                    for code, _name, role in directory.roles_of(person_ref)]
+
+    def translate(key: str, /, **values: object) -> str:
+        return i18n.translate(key, request_language(), **values)
+
+    app.extensions["edutrust.records"] = registry
+    app.register_blueprint(records_api_blueprint(registry, authenticate, People(), problem,
+                                                 public_url=issuer, translate=translate))
+    app.register_blueprint(openapi_blueprint(
+        issuer, request_language, i18n.translator,
+        extra_scopes={"edutrust:admin": "Operate the platform (admin API)",
+                      "directory:import": "Bulk-import the directory"},
+        scopes_by_prefix={"/api/v1/admin/": ("edutrust:admin",),
+                          "/api/v1/directory/": ("directory:import",)}))
+
+
+def _register_public_verification(app: Flask, platform: Platform) -> None:
+    """The public page ``/verify/{code}`` a holder's share code opens (records.sharing)
+    over this worker's records registry."""
+    from records.sharing import ShareCodes
+    from records.web.public import public_blueprint
+
+    registry = app.extensions["edutrust.records"]
+    built: list[ShareCodes] = []
+    lock = threading.Lock()
+
+    def shares() -> ShareCodes:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(ShareCodes(platform.sessions, registry()))
+        return built[0]
+
+    app.extensions["edutrust.share_codes"] = shares
+    app.register_blueprint(public_blueprint(
+        shares,
+        negotiate=lambda chosen: i18n.negotiate(chosen, list(request.accept_languages)),
+        translator=i18n.translator, public_url=platform.settings.issuer))

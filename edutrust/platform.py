@@ -117,6 +117,9 @@ def initialise(settings: Settings, say: Callable[..., None]) -> Platform:
     from edutrust.ledger_setup import initialise_ledger
 
     initialise_ledger(platform, say)
+    from edutrust.records_setup import pin_trust_anchors
+
+    pin_trust_anchors(platform, say)
     return platform
 
 

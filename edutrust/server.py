@@ -31,6 +31,10 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
+        # Threads, not processes, for what waits (PostgreSQL and Redis round trips,
+        # back-channel logout POSTs, the ledger); the token endpoint is CPU-bound, but
+        # 1, 2 and 4 threads per worker measured the same on it (docs/performance.md),
+        # and gthread keeps idle keep-alive connections off the threads.
         "worker_class": "gthread",
         "threads": 4,
         "accesslog": None,  # the app logs each request as JSON, with secrets redacted

@@ -15,6 +15,11 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = _env(name, str(default))
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else default
+
+
 @dataclass(frozen=True)
 class Settings:
     # EDUTRUST_HOME: folder for the embedded database, the master key, keys and logs.
@@ -36,6 +41,16 @@ class Settings:
     lang: str
     # EDUTRUST_LOG_LEVEL: DEBUG, INFO (default), WARNING, ERROR. Logs are JSON lines.
     log_level: str
+    # Login throttling (docs/mfa.md), counted per account and per client address over
+    # passwords and second-factor codes alike:
+    # EDUTRUST_LOGIN_FREE_FAILURES: failures before each attempt must wait a growing delay.
+    login_free_failures: int = 3
+    # EDUTRUST_LOGIN_MAX_FAILURES: failures that lock the account ...
+    login_max_failures: int = 10
+    # EDUTRUST_LOGIN_LOCKOUT_SECONDS: ... for this long (also how long failures count).
+    login_lockout_seconds: int = 900
+    # EDUTRUST_LOGIN_ADDRESS_MAX_FAILURES: failures from one address that lock it.
+    login_address_max_failures: int = 100
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +63,11 @@ class Settings:
             master_key_b64=os.environ.get("EDUTRUST_MASTER_KEY", "").strip() or None,
             lang=language_from_env(),
             log_level=_env("EDUTRUST_LOG_LEVEL", "INFO").upper(),
+            login_free_failures=_positive_int("EDUTRUST_LOGIN_FREE_FAILURES", 3),
+            login_max_failures=_positive_int("EDUTRUST_LOGIN_MAX_FAILURES", 10),
+            login_lockout_seconds=_positive_int("EDUTRUST_LOGIN_LOCKOUT_SECONDS", 900),
+            login_address_max_failures=_positive_int("EDUTRUST_LOGIN_ADDRESS_MAX_FAILURES",
+                                                     100),
         )
 
     @property

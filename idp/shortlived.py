@@ -1,5 +1,6 @@
-"""Short-lived shared state of the identity provider: replay caches (assertion ``jti``)
-and, later, rate-limit counters. Every entry expires on its own.
+"""Short-lived shared state of the identity provider: replay caches (assertion ``jti``),
+rate-limit counters and single-use values such as WebAuthn challenges. Every entry
+expires on its own.
 
 Two stores behind one protocol: ``RedisStore`` when ``EDUTRUST_REDIS_URL`` is set
 (shared by every worker and every host), and ``InProcessStore`` otherwise. The in-process
@@ -10,6 +11,7 @@ deployments with more than one worker set ``EDUTRUST_REDIS_URL``.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any, Protocol
@@ -26,6 +28,24 @@ class ShortLivedStore(Protocol):
     def incr(self, key: str, ttl_seconds: int) -> int:
         """Add one to the counter ``key`` and return the new value; the counter starts
         at 1 and expires ``ttl_seconds`` after its first increment."""
+        ...
+
+    def put(self, key: str, value: str, ttl_seconds: int) -> None:
+        """Store ``value`` under ``key`` for ``ttl_seconds`` (replacing any value)."""
+        ...
+
+    def take(self, key: str) -> str | None:
+        """Return the value under ``key`` and delete it, atomically: of two concurrent
+        callers at most one gets the value (single-use challenges)."""
+        ...
+
+    def expires_in(self, key: str) -> int | None:
+        """Whole seconds (at least 1) until the counter or mark ``key`` expires, or
+        ``None`` when there is none (lockouts: how long is left)."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Delete the counter or mark ``key`` (a successful login clears its failures)."""
         ...
 
 
@@ -47,6 +67,7 @@ class InProcessStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, int]] = {}  # key -> (expires at, value)
+        self._values: dict[str, tuple[float, str]] = {}   # put/take entries
         self._writes = 0
 
     def _live(self, key: str, now: float) -> tuple[float, int] | None:
@@ -61,6 +82,8 @@ class InProcessStore:
         if self._writes % self._SWEEP_EVERY == 0:
             for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
                 del self._entries[key]
+            for key in [k for k, (expires, _) in self._values.items() if expires <= now]:
+                del self._values[key]
 
     def add_if_absent(self, key: str, ttl_seconds: int) -> bool:
         ttl = _check_ttl(ttl_seconds)
@@ -81,6 +104,30 @@ class InProcessStore:
             self._entries[key] = (expires, value + 1)
             self._wrote(now)
             return value + 1
+
+    def put(self, key: str, value: str, ttl_seconds: int) -> None:
+        ttl = _check_ttl(ttl_seconds)
+        with self._lock:
+            now = self._clock()
+            self._values[key] = (now + ttl, value)
+            self._wrote(now)
+
+    def take(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._values.pop(key, None)
+            if entry is None or entry[0] <= self._clock():
+                return None
+            return entry[1]
+
+    def expires_in(self, key: str) -> int | None:
+        with self._lock:
+            now = self._clock()
+            entry = self._live(key, now)
+            return None if entry is None else max(1, math.ceil(entry[0] - now))
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 class RedisStore:
@@ -111,6 +158,25 @@ class RedisStore:
         pipe.incr(name)
         _, value = pipe.execute()
         return int(value)
+
+    def put(self, key: str, value: str, ttl_seconds: int) -> None:
+        ttl = _check_ttl(ttl_seconds)
+        self._redis.set(self._prefix + key, value.encode("utf-8"), ex=ttl)
+
+    def take(self, key: str) -> str | None:
+        # GET and DEL in one MULTI (GETDEL needs Redis 6.2).
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._prefix + key)
+        pipe.delete(self._prefix + key)
+        value, _ = pipe.execute()
+        return None if value is None else bytes(value).decode("utf-8")
+
+    def expires_in(self, key: str) -> int | None:
+        left = int(self._redis.ttl(self._prefix + key))
+        return None if left == -2 else max(1, left)  # -2: absent; -1: no expiry (never ours)
+
+    def forget(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
 
 
 def open_short_lived_store(redis_url: str | None) -> ShortLivedStore:

@@ -41,7 +41,12 @@ class BlockHeader:
                 "config_sequence": self.config_sequence}
 
     def encode(self) -> bytes:
-        return canonical_json(self.to_doc())
+        # Computed once per (immutable) header: it is signed, hashed and stored.
+        cached: bytes | None = self.__dict__.get("_encoded")
+        if cached is None:
+            cached = canonical_json(self.to_doc())
+            object.__setattr__(self, "_encoded", cached)
+        return cached
 
     @property
     def hash(self) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -97,6 +98,8 @@ class _CommittedReads(Protocol):
 
     def state(self, namespace: str, key: str) -> StateEntry | None: ...
 
+    def states(self, namespace: str, keys: list[str]) -> dict[str, StateEntry]: ...
+
     def range(self, namespace: str, start: str, end: str) -> list[tuple[str, StateEntry]]: ...
 
     def history(self, namespace: str, key: str) -> list[KeyModification]: ...
@@ -111,6 +114,9 @@ class _StateView:
 
     def get(self, key: str) -> StateEntry | None:
         return self._reads.state(self._ns, key)
+
+    def get_many(self, keys: list[str]) -> dict[str, StateEntry]:
+        return self._reads.states(self._ns, keys)
 
     def range(self, start: str, end: str) -> list[tuple[str, StateEntry]]:
         return self._reads.range(self._ns, start, end)
@@ -186,7 +192,7 @@ class Channel:
     def __init__(self, store: SqlLedgerStore, channel_id: str, *,
                  contracts: Sequence[Contract], peers: Sequence[Peer],
                  orderer: SigningIdentity, witnesses: Sequence[SigningIdentity] = (),
-                 workers: int = 2) -> None:
+                 workers: int | None = None) -> None:
         self.store = store
         self.channel_id = channel_id
         self.contracts = {c.name: c for c in contracts}
@@ -194,9 +200,14 @@ class Channel:
         self.orderer = orderer
         self.witnesses = list(witnesses)
         self.identities = IdentityCache()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers),
+        # Endorsers and signature checks run on these threads; SM2 in libcrypto releases
+        # the GIL, so one thread per core (the default) keeps every core signing.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
                                         thread_name_prefix="ledger")
         self._frontier: tuple[int, Frontier] | None = None
+        # The header of the last block this object committed (set only once the commit
+        # succeeded, so it is the stored header at that height for good).
+        self._last_header: BlockHeader | None = None
         self._lock = threading.Lock()
         self._config_cache: tuple[bytes, ChannelConfig] | None = None
         self._endorser_cache: tuple[ChannelConfig, dict[str, list[Peer]]] | None = None
@@ -368,30 +379,39 @@ class Channel:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
         config = self.config()
         try:  # as Fabric's endorsers do: refuse a creator the channel would not accept
-            self.identities.resolve(config, client.identity.id_bytes,
-                                    dt.datetime.now(dt.UTC))
+            self.identities.resolve(config, client.id_bytes, dt.datetime.now(dt.UTC))
         except LedgerError as exc:
             raise ContractError(f"the client is not a valid identity of this channel: "
                                 f"{exc}") from None
         proposal = Proposal.create(self.channel_id, contract, function, args,
-                                   client.identity.id_bytes)
+                                   client.id_bytes)
         proposal_bytes = proposal.signed_bytes()
         signature = client.sign(proposal_bytes)
         proposal_hash = sm3(proposal_bytes)
         endorsers = self._endorsers(config, contract)
+        # Endorsers that simulated equal results sign one results object, so its signed
+        # bytes are encoded once (and reused for the envelope).
+        agreed: list[ProposalResults] = []
+        agreed_lock = threading.Lock()
 
         def run(peer: Peer) -> tuple[ProposalResults, Endorsement]:
-            response, stub = self._simulate(proposal, client.identity, read_only=False)
+            response, stub = self._simulate(proposal, client, read_only=False)
             results = ProposalResults(proposal_hash, stub.rwset(), response, stub.event)
             if response.status != 200:
                 raise ContractError(response.message)
-            return results, Endorsement(peer.identity.identity.id_bytes,
+            with agreed_lock:
+                same = next((r for r in agreed if r == results), None)
+                if same is None:
+                    agreed.append(results)
+                else:
+                    results = same
+            return results, Endorsement(peer.identity.id_bytes,
                                         peer.identity.sign(results.signed_bytes()))
 
         outcomes = list(self._pool.map(run, endorsers)) if len(endorsers) > 1 else \
             [run(endorsers[0])]
         first = outcomes[0][0]
-        if any(r != first for r, _ in outcomes):
+        if any(r is not first and r != first for r, _ in outcomes):
             raise LedgerError("endorsers returned different results (non-deterministic "
                               "contract or concurrent commit); retry")
         return Transaction(proposal, signature, first, tuple(e for _, e in outcomes))
@@ -434,17 +454,23 @@ class Channel:
         found: dict[str, Receipt] = {}
         pause = 0.0005
         while True:
+            # Receipts, the configuration and the queue through one connection.
             missing = [t for t in tx_ids if t not in found]
-            if missing:
-                found.update(self.store.receipts(self.channel_id, missing))
-            if len(found) == len(tx_ids):
-                return found
-            batch = self.config().batch
-            count, oldest = self.store.pending_summary(self.channel_id)
+            with self.store.reads(self.channel_id) as reads:
+                if missing:
+                    found.update(reads.receipts(missing))
+                if len(found) == len(tx_ids):
+                    return found
+                row = reads.channel_row()
+                count, oldest = reads.pending_summary()
+            if row is None:
+                raise LedgerError(f"no channel {self.channel_id}")
+            config = self._decoded_config(bytes(row[0]))
+            batch = config.batch
             now = dt.datetime.now(dt.UTC)
             if count and (count >= batch.max_count or oldest is None or
                           (now - oldest).total_seconds() * 1000 >= batch.timeout_ms):
-                self.cut_block()
+                self.cut_block(config=config)
                 pause = 0.0005
                 continue
             if time.monotonic() > deadline:
@@ -453,32 +479,48 @@ class Channel:
             time.sleep(pause)
             pause = min(pause * 2, 0.01)
 
-    def cut_block(self) -> int | None:
+    def cut_block(self, *, config: ChannelConfig | None = None) -> int | None:
         """Cut, validate and commit one block from the pending queue; its number, or
-        None if nothing was pending (another process may have cut it)."""
-        config = self.config()
-        batch = self.store.peek_pending(self.channel_id, config.batch.max_count,
-                                        config.batch.max_bytes)
-        if not batch:
-            return None
-        at = dt.datetime.now(dt.UTC)
-        is_config = batch[0][3]
-        checks: list[SignatureCheck] | None = None
-        if not is_config:
-            checks = check_signatures_parallel([b[2] for b in batch], config,
-                                               self.contracts, self.identities, at,
-                                               self._pool)
-        with self._lock, self.store.block_writer(self.channel_id) as writer:
-            return self._commit(writer, batch, checks, config, at)
+        None if nothing was pending (another process may have cut it). ``config``: the
+        configuration just read, if the caller has it (it is checked again under the
+        cutting lock)."""
+        # One cutter per channel object at a time: a second thread would otherwise check
+        # the signatures of the very batch the first is committing, then find it gone.
+        # Other processes still cut concurrently; the database lock orders them.
+        with self._lock:
+            if config is None:
+                config = self.config()
+            batch = self.store.peek_pending(self.channel_id, config.batch.max_count,
+                                            config.batch.max_bytes)
+            if not batch:
+                return None
+            at = dt.datetime.now(dt.UTC)
+            is_config = batch[0][3]
+            checks: list[SignatureCheck] | None = None
+            if not is_config:
+                checks = check_signatures_parallel([b[2] for b in batch], config,
+                                                   self.contracts, self.identities, at,
+                                                   self._pool)
+            with self.store.block_writer(self.channel_id) as writer:
+                committed = self._commit(writer, batch, checks, config, at)
+            if committed is None:
+                return None
+            # Committed: only now may the caches move on to the new block.
+            header, frontier = committed
+            self._frontier = (frontier.size, frontier)
+            self._last_header = header
+            return header.number
 
     def _commit(self, writer: BlockWriter, batch: list[tuple[int, str, bytes, bool, Any]],
                 checks: list[SignatureCheck] | None, config: ChannelConfig,
-                at: dt.datetime) -> int | None:
+                at: dt.datetime) -> tuple[BlockHeader, Frontier] | None:
         present = writer.pending_still_there([(b[0], b[1]) for b in batch])
         row = writer.channel_row()
         current = self._decoded_config(bytes(row[0]))
         height, tree_size = int(row[1]), int(row[2])
-        previous = writer.header(height - 1)
+        previous = self._last_header
+        if previous is None or previous.number != height - 1:
+            previous = writer.header(height - 1)
         assert previous is not None
         at = max(at, previous.timestamp)
         if current.sequence != config.sequence or (checks is not None and any(
@@ -550,8 +592,7 @@ class Channel:
                       self.orderer.identity.id_bytes)
         writer.write_block(block, codes, tx_ids, leaves, tree_size, writes, new_nodes, at,
                            [b[0] for b, _ in kept], new_config)
-        self._frontier = (frontier.size, frontier)
-        return number
+        return header, frontier
 
     def _load_frontier(self, writer: BlockWriter, size: int) -> Frontier:
         cached = self._frontier

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -92,6 +93,22 @@ def _pairs(value: Any, what: str) -> list[list[Any]]:
     return value
 
 
+def _memo_signed_bytes(item: Proposal | ProposalResults) -> bytes:
+    """``canonical_json(item.to_doc())``, computed once per (immutable) object: the same
+    bytes are signed, hashed, verified and put into the envelope."""
+    cached: bytes | None = item.__dict__.get("_signed_bytes")
+    if cached is None:
+        cached = canonical_json(item.to_doc())
+        object.__setattr__(item, "_signed_bytes", cached)
+    return cached
+
+
+def _remember_signed_bytes(item: Proposal | ProposalResults, signed: bytes) -> None:
+    """Install the canonical bytes an object was decoded from (``from_doc`` is strict, so
+    ``to_doc`` gives back exactly the document those bytes encode)."""
+    object.__setattr__(item, "_signed_bytes", signed)
+
+
 @dataclass(frozen=True)
 class Version:
     """Where a key was last written: block number and position in the block (MVCC)."""
@@ -143,7 +160,11 @@ class Proposal:
     @property
     def tx_id(self) -> str:
         """hex SM3(nonce || creator), as Fabric derives its transaction ids (with SHA-256)."""
-        return sm3(self.nonce + self.creator).hex()
+        cached: str | None = self.__dict__.get("_tx_id")
+        if cached is None:
+            cached = sm3(self.nonce + self.creator).hex()
+            object.__setattr__(self, "_tx_id", cached)
+        return cached
 
     def to_doc(self) -> dict[str, Any]:
         return {"channel": self.channel, "contract": self.contract, "function": self.function,
@@ -163,7 +184,7 @@ class Proposal:
                    parse_time(doc["timestamp"], "timestamp"))
 
     def signed_bytes(self) -> bytes:
-        return canonical_json(self.to_doc())
+        return _memo_signed_bytes(self)
 
 
 @dataclass(frozen=True)
@@ -267,7 +288,7 @@ class ProposalResults:
         )
 
     def signed_bytes(self) -> bytes:
-        return canonical_json(self.to_doc())
+        return _memo_signed_bytes(self)
 
 
 @dataclass(frozen=True)
@@ -303,16 +324,68 @@ class Transaction:
                 "endorsements": [e.to_doc() for e in self.endorsements]}
 
     def encode(self) -> bytes:
-        return canonical_json(self.to_doc())
+        # The canonical JSON of an object is its members' canonical encodings in key
+        # order, so the envelope is assembled from the proposal's and the results'
+        # signed bytes (already computed for signing) instead of encoding them again.
+        return _envelope_bytes(self.proposal.signed_bytes(), b64(self.signature),
+                               self.results.signed_bytes(),
+                               canonical_json([e.to_doc() for e in self.endorsements]))
 
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
+        fast = _decode_fast(data)
+        if fast is not None:
+            return fast
         try:
             doc = parse_canonical(data)
         except CanonicalJSONError as exc:
             raise MalformedTransaction(f"envelope: {exc}") from None
+        return cls._from_doc(doc)
+
+    @classmethod
+    def _from_doc(cls, doc: Any) -> Transaction:
         _exact_keys(doc, {"proposal", "signature", "results", "endorsements"}, "envelope")
         endorsements = _get(doc, "endorsements", list, "envelope")
         return cls(Proposal.from_doc(doc["proposal"]), unb64(doc["signature"], "signature"),
                    ProposalResults.from_doc(doc["results"]),
                    tuple(Endorsement.from_doc(e) for e in endorsements))
+
+
+def _envelope_bytes(proposal: bytes, signature: str, results: bytes,
+                    endorsements: bytes) -> bytes:
+    """The canonical JSON of ``{"endorsements", "proposal", "results", "signature"}`` from
+    the canonical encodings of its members (base64 text needs no escaping)."""
+    return b"".join((b'{"endorsements":', endorsements, b',"proposal":', proposal,
+                     b',"results":', results, b',"signature":"', signature.encode(), b'"}'))
+
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=]*")
+_ENVELOPE_MEMBERS = frozenset({"proposal", "signature", "results", "endorsements"})
+
+
+def _decode_fast(data: bytes) -> Transaction | None:
+    """Decode a canonical envelope, encoding each part once: the parts' canonical bytes
+    both prove the whole envelope canonical (they must reassemble to ``data``) and are
+    what the signatures cover. None when anything is off: the strict path then decides
+    (and names the problem)."""
+    try:
+        doc = json.loads(data)
+    except (TypeError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(doc, dict) or doc.keys() != _ENVELOPE_MEMBERS:
+        return None
+    signature = doc["signature"]
+    if not isinstance(signature, str) or not _BASE64_TEXT.fullmatch(signature):
+        return None
+    try:
+        proposal_bytes = canonical_json(doc["proposal"])
+        results_bytes = canonical_json(doc["results"])
+        endorsement_bytes = canonical_json(doc["endorsements"])
+    except CanonicalJSONError:
+        return None
+    if _envelope_bytes(proposal_bytes, signature, results_bytes, endorsement_bytes) != data:
+        return None
+    tx = Transaction._from_doc(doc)
+    _remember_signed_bytes(tx.proposal, proposal_bytes)
+    _remember_signed_bytes(tx.results, results_bytes)
+    return tx

@@ -50,29 +50,38 @@ class IdentityCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[int, bytes], Identity | LedgerError] = {}
+        # Keyed by the certificate bytes themselves: hashing them for a dict costs far
+        # less than an SM3 of them, and bytes compare exactly. A valid identity is kept
+        # with its certificate's validity period (reading that from the certificate
+        # parses ASN.1 every time).
+        self._cache: dict[tuple[int, bytes],
+                          tuple[Identity, dt.datetime, dt.datetime] | LedgerError] = {}
 
     def resolve(self, config: ChannelConfig, der: bytes, at: dt.datetime) -> Identity:
-        key = (config.sequence, sm3(der))
-        with self._lock:
-            cached = self._cache.get(key)
+        key = (config.sequence, bytes(der))
+        cached = self._cache.get(key)  # a dict read is atomic; writes take the lock
         if cached is None:
-            cached = self._validate(config, der, at)
+            validated = self._validate(config, der, at)
+            if isinstance(validated, Identity):
+                cert = validated.certificate
+                cached = (validated, cert.not_before, cert.not_after)
+            else:
+                cached = validated
             # A certificate (or CA) not yet valid at ``at`` becomes valid later: caching
             # that refusal would keep it out until the next configuration change, and a
             # fresh process (or the audit) would then disagree with this one.
             not_yet_valid = isinstance(cached, IdentityError) and \
                 cached.reason == "not_yet_valid"
-            if isinstance(cached, Identity) or (len(self._cache) < 100_000
-                                                and not not_yet_valid):
+            if isinstance(cached, tuple) or (len(self._cache) < 100_000
+                                             and not not_yet_valid):
                 with self._lock:
                     self._cache[key] = cached
         if isinstance(cached, LedgerError):
             raise cached
-        cert = cached.certificate
-        if not cert.not_before <= at <= cert.not_after:
+        identity, not_before, not_after = cached
+        if not not_before <= at <= not_after:
             raise LedgerError("certificate not valid at the transaction's time")
-        return cached
+        return identity
 
     @staticmethod
     def _validate(config: ChannelConfig, der: bytes, at: dt.datetime) -> Identity | LedgerError:
@@ -111,7 +120,11 @@ def _policy_met(policy: Policy, signers: tuple[tuple[str, str], ...]) -> bool:
 
 
 def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable[str],
-                     identities: IdentityCache, at: dt.datetime) -> SignatureCheck:
+                     identities: IdentityCache, at: dt.datetime,
+                     pool: ThreadPoolExecutor | None = None) -> SignatureCheck:
+    """The signature checks of one envelope. With ``pool``, its SM2 verifications (the
+    creator's and every endorsement's) run at once on the pool's threads (libcrypto
+    releases the GIL); the answer is the same as one after the other."""
     try:
         tx = Transaction.decode(envelope)
     except (MalformedTransaction, LedgerError, CryptoError):
@@ -124,6 +137,8 @@ def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable
     except LedgerError:
         return SignatureCheck(ValidationCode.BAD_CREATOR, tx)
     proposal_bytes = proposal.signed_bytes()
+    if pool is not None and tx.endorsements:
+        return _check_concurrently(tx, creator, config, contracts, identities, at, pool)
     try:
         creator.verify(tx.signature, proposal_bytes)
     except InvalidSignature:
@@ -143,7 +158,52 @@ def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable
             identity.verify(endorsement.signature, signed)
         except (LedgerError, InvalidSignature):
             continue  # an invalid endorsement counts for nothing, as on Fabric
-        endorsers[sm3(endorsement.endorser)] = (identity.msp_id, identity.role)
+        endorsers[endorsement.endorser] = (identity.msp_id, identity.role)
+    if not _policy_met(config.policy_for(proposal.contract), tuple(endorsers.values())):
+        return SignatureCheck(ValidationCode.ENDORSEMENT_POLICY_FAILURE, tx, creator)
+    return SignatureCheck(ValidationCode.VALID, tx, creator)
+
+
+def _verifies(identity: Identity, signature: bytes, data: bytes) -> bool:
+    try:
+        identity.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _check_concurrently(tx: Transaction, creator: Identity, config: ChannelConfig,
+                        contracts: Iterable[str], identities: IdentityCache,
+                        at: dt.datetime, pool: ThreadPoolExecutor) -> SignatureCheck:
+    """``check_signatures`` after the creator is resolved, every verification at once:
+    the same checks in the same order of precedence, so the same code."""
+    proposal, results = tx.proposal, tx.results
+    proposal_bytes = proposal.signed_bytes()
+    signed = results.signed_bytes()
+    jobs: list[tuple[Identity, bytes, bytes]] = [(creator, tx.signature, proposal_bytes)]
+    endorsing: list[tuple[bytes, Identity]] = []
+    for endorsement in tx.endorsements:
+        try:
+            identity = identities.resolve(config, endorsement.endorser, at)
+        except LedgerError:
+            continue
+        endorsing.append((endorsement.endorser, identity))
+        jobs.append((identity, endorsement.signature, signed))
+    futures = [pool.submit(_verifies, *job) for job in jobs[1:]]
+    creator_ok = _verifies(*jobs[0])
+    verified = [f.result() for f in futures]
+    if not creator_ok:
+        return SignatureCheck(ValidationCode.BAD_CREATOR_SIGNATURE, tx, creator)
+    if proposal.contract == CONFIG_NAMESPACE or proposal.contract not in set(contracts):
+        return SignatureCheck(ValidationCode.UNKNOWN_CONTRACT, tx, creator)
+    if results.proposal_hash != sm3(proposal_bytes):
+        return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
+    if results.response.status != 200:
+        return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
+    endorsers: dict[bytes, tuple[str, str]] = {}
+    for (der, identity), ok in zip(endorsing, verified, strict=True):
+        if ok:
+            endorsers[der] = (identity.msp_id, identity.role)
     if not _policy_met(config.policy_for(proposal.contract), tuple(endorsers.values())):
         return SignatureCheck(ValidationCode.ENDORSEMENT_POLICY_FAILURE, tx, creator)
     return SignatureCheck(ValidationCode.VALID, tx, creator)
@@ -153,13 +213,17 @@ def check_signatures_parallel(envelopes: list[bytes], config: ChannelConfig,
                               contracts: Iterable[str], identities: IdentityCache,
                               at: dt.datetime, pool: ThreadPoolExecutor | None
                               ) -> list[SignatureCheck]:
+    """Every envelope's ``check_signatures``: envelopes spread over the pool, or, for a
+    block of a few transactions, each one's verifications spread over it."""
     names = list(contracts)
 
     def one(envelope: bytes) -> SignatureCheck:
         return check_signatures(envelope, config, names, identities, at)
 
-    if pool is None or len(envelopes) < 4:
+    if pool is None:
         return [one(e) for e in envelopes]
+    if len(envelopes) < 4:
+        return [check_signatures(e, config, names, identities, at, pool) for e in envelopes]
     return list(pool.map(one, envelopes))
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 from typing import Any
 
 from crypto.errors import CryptoError
@@ -85,6 +86,16 @@ def _header(doc: Any) -> SignedBlockHeader | None:
     if doc is None:
         return None
     return SignedBlockHeader(_unb64(doc["header"]), _unb64(doc["signature"]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(pem: str) -> Certificate:
+    """A parsed certificate, kept: a verifier checks many bundles of the same few issuers,
+    and parsing one costs more than verifying its signature. (Certificates are immutable;
+    what they are trusted for is decided afresh by every verification.)"""
+    if not isinstance(pem, str):
+        raise TypeError("a certificate is PEM text")
+    return Certificate.from_pem(pem.encode())
 
 
 def bundle_from_evidence(evidence: Evidence, *, channel: str,
@@ -151,10 +162,9 @@ def evidence_from_bundle(bundle: Any) -> Evidence:
             evidence.malformed[name] = f"{type(exc).__name__}: {exc}"
 
     def certificates() -> None:
-        evidence.certificates = {str(kid): Certificate.from_pem(pem.encode())
+        evidence.certificates = {str(kid): _certificate(pem)
                                  for kid, pem in dict(bundle.get("certificates", {})).items()}
-        evidence.intermediates = [Certificate.from_pem(p.encode())
-                                  for p in bundle.get("intermediates", [])]
+        evidence.intermediates = [_certificate(p) for p in bundle.get("intermediates", [])]
 
     def crl() -> None:
         raw = bundle.get("crl")

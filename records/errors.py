@@ -72,3 +72,13 @@ class MalformedBundle(RecordsError):
 
 class CredentialError(RecordsError):
     """A Verifiable Credential cannot be exported, or its proof does not verify."""
+
+
+class BulkRejected(RecordsError):
+    """A bulk registration refused as a whole: ``problems`` lists ``(index, error)`` for
+    every item that could not be registered; nothing was written."""
+
+    def __init__(self, problems: list[tuple[int, RecordsError]]) -> None:
+        super().__init__(f"{len(problems)} of the records cannot be registered; "
+                         f"the first (item {problems[0][0]}): {problems[0][1]}")
+        self.problems = problems

@@ -13,14 +13,26 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from crypto.errors import CryptoError
+from crypto.keys.provider import SM2Signer
 from ledger.checkpoint import SignatureKind, WitnessPolicy
+from ledger.contracts.anchoring import MAX_ENTRIES
 from ledger.errors import LedgerError
 from records.anchoring import AnchorRequest, LedgerView, RecordAnchoring, lifecycle_key
+from records.bulk import (
+    ActivationJob,
+    ChainJob,
+    SigningPool,
+    activate,
+    build_chain,
+    check_content,
+    default_workers,
+)
 from records.digest import new_salt
 from records.envelope import (
     Anchor,
@@ -37,6 +49,7 @@ from records.envelope import (
 )
 from records.errors import (
     AnchoringFailed,
+    BulkRejected,
     IllegalTransition,
     NotAuthorised,
     RecordsError,
@@ -61,6 +74,8 @@ from records.verification import (
     verify_evidence,
 )
 
+# Records per anchoring transaction in bulk work: the contract's limit.
+ANCHOR_BATCH = MAX_ENTRIES
 # What counts as "the ledger could not be reached" while gathering evidence.
 _UNREACHABLE = (LedgerError, SQLAlchemyError, OSError, AnchoringFailed)
 
@@ -76,6 +91,19 @@ def subject_for(record_type: RecordType, content: dict[str, Any], issuer: str) -
     if record_type is RecordType.CREDIT_RECORD:
         return Subject(SubjectKind.ORGANISATION, content["credit_code"], None)
     raise ValueError("an archive entry's subject is the person it is about")
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """One record for ``register_many``: its content, subject (archive entries: the
+    person; other types: None, taken from the content), validity and, optionally, the
+    id it gets (a caller that must recognise it later, e.g. an idempotent import)."""
+
+    content: dict[str, Any]
+    subject: Subject | None = None
+    valid_from: dt.datetime | None = None
+    valid_until: dt.datetime | None = None
+    record_id: str | None = None
 
 
 def system_actor(org: str) -> Actor:
@@ -307,30 +335,146 @@ class RecordRegistry:
     def reject(self, record_id: str, *, actor: Actor, comment: str) -> Record:
         return self._decide(record_id, State.REJECTED, actor, comment)
 
+    # -- bulk registration ------------------------------------------------------------------
+    def check_many(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
+                   pool: SigningPool | None = None) -> list[tuple[int, RecordsError]]:
+        """What ``register_many`` would refuse, item by item: ``(index, error)`` for each
+        item whose content breaks its schema or whose subject ``actor.org`` may not
+        register. Raises (``SchemaViolation``, ``NotAuthorised``) only for what concerns
+        every item: an unknown type, an issuer without the right to issue it."""
+        kind, schema = self._bulk_kind(record_type, actor)
+        jobs = [(kind.value, schema.version, item.content) for item in items]
+        checked = pool.map(check_content, jobs) if pool else map(check_content, jobs)
+        problems: list[tuple[int, RecordsError]] = []
+        for index, (item, found) in enumerate(zip(items, checked, strict=True)):
+            if found is not None:
+                problems.append((index, SchemaViolation(found[0], found[1])))
+                continue
+            try:
+                subject = item.subject or subject_for(kind, item.content, actor.org)
+                self._check_subject(kind, subject, item.content, actor.org)
+            except (RecordsError, KeyError, TypeError, ValueError) as exc:
+                problems.append((index, exc if isinstance(exc, RecordsError)
+                                 else SchemaViolation(str(exc))))
+        return problems
+
+    def _bulk_kind(self, record_type: str, actor: Actor) -> tuple[RecordType, Any]:
+        try:
+            kind = RecordType(record_type)
+        except ValueError:
+            raise SchemaViolation(f"unknown record type {record_type!r}") from None
+        self.issuers.require(actor.org, issues=kind.value)
+        return kind, content_schema(kind.value)
+
+    def register_many(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
+                      reviewer: Actor | None = None, comment: str | None = None,
+                      pool: SigningPool | None = None,
+                      also: Callable[[Any, list[Record]], None] | None = None
+                      ) -> list[Record]:
+        """Create and submit many records of one issuer (``actor.org``) — and, when
+        ``reviewer`` is given, have that organisation review and approve them — with the
+        same lifecycle, proofs and signatures as ``create``, ``submit``, ``start_review``
+        and ``approve`` one by one. Everything is checked first (``BulkRejected`` lists
+        every item refused, and nothing is written); then every version is written in
+        one database transaction, together with ``also(session, records)``'s writes.
+        Anchor the approved records with ``anchor_many``. ``pool`` signs in worker
+        processes; its signers must include the issuer's and the reviewer's keys."""
+        records = self.build_many(record_type, items, actor=actor, reviewer=reviewer,
+                                  comment=comment, pool=pool)
+        self.store.insert_many(records, self.clock(),
+                               (lambda session: also(session, records)) if also else None)
+        return records
+
+    def build_many(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
+                   reviewer: Actor | None = None, comment: str | None = None,
+                   pool: SigningPool | None = None,
+                   progress: Callable[[int], None] | None = None) -> list[Record]:
+        """``register_many`` without the write: the signed versions, for a caller that
+        stores the records of several issuers in one transaction
+        (``store.insert_many``). Only status-list slots are allocated (and stay used)."""
+        kind, schema = self._bulk_kind(record_type, actor)
+        if reviewer is not None:
+            self._require_bulk_reviewer(kind, reviewer, items)
+        problems = self.check_many(record_type, items, actor=actor, pool=pool)
+        if problems:
+            raise BulkRejected(problems)
+        if not items:
+            return []
+        now = self.clock()
+        signers = self._signers({actor.org, *([reviewer.org] if reviewer else [])})
+        slots = self.store.allocate_slots(actor.org, len(items), self.status_list_size, now)
+        kid = signers[actor.org][0]
+        jobs = []
+        for item, (list_id, index) in zip(items, slots, strict=True):
+            subject = item.subject or subject_for(kind, item.content, actor.org)
+            draft = Record(
+                id=item.record_id or str(uuid.uuid4()), type=kind,
+                schema=SchemaRef(schema.schema_id, schema.version), version=1,
+                previous=None, issuer=IssuerRef(actor.org, kid), subject=subject,
+                validity=Validity((item.valid_from or now).replace(microsecond=0),
+                                  item.valid_until.replace(microsecond=0)
+                                  if item.valid_until else None),
+                status=StatusSlot(list_id, index), content=item.content, salt=new_salt(),
+                digest="", state=State.DRAFT)
+            jobs.append(ChainJob(draft, actor, reviewer, now, comment))
+        if pool is not None and set(signers) <= set(pool.signers):
+            built = pool.map(build_chain, jobs)
+        else:
+            built = (build_chain(job, signers) for job in jobs)
+        records = []
+        for record in built:
+            records.append(record)
+            if progress is not None and len(records) % 500 == 0:
+                progress(len(records))
+        if progress is not None:
+            progress(len(records))
+        return records
+
+    def _require_bulk_reviewer(self, kind: RecordType, reviewer: Actor,
+                               items: Sequence[NewRecord]) -> None:
+        org = self.issuers.require(reviewer.org, reviews=kind.value)
+        if kind is RecordType.APP_FILING:
+            for item in items:
+                province = item.content.get("provider", {}).get("province")
+                if org.region != province:
+                    raise NotAuthorised(f"app filings of province {province} are reviewed "
+                                        f"by its education department, not {org.code}")
+
+    def _signers(self, orgs: Iterable[str]) -> dict[str, tuple[str, SM2Signer]]:
+        return {org: self.issuers.signer(org) for org in sorted(orgs)}
+
+    def signing_pool(self, orgs: Iterable[str], workers: int | None = None) -> SigningPool:
+        """A pool that signs for ``orgs`` (and, for activation, nothing else is needed:
+        the platform activates with the issuer's key) in ``workers`` processes."""
+        return SigningPool(self._signers(orgs),
+                           default_workers() if workers is None else workers)
+
     # -- anchoring --------------------------------------------------------------------------
-    def anchor(self, record_ids: Sequence[str]) -> list[Record]:
+    def anchor(self, record_ids: Sequence[str], *,
+               pool: SigningPool | None = None) -> list[Record]:
         """Anchor approved records in one ledger transaction, then activate them (a
         lifecycle entry by the platform for each issuer). An amended version names the
         digest of the version anchored before it; that version is then superseded."""
-        records = [self.store.get(i) for i in record_ids]
-        requests: list[AnchorRequest] = []
-        previous_anchored: list[Record | None] = []
+        records = self.store.get_many(record_ids)
         for record in records:
             check_transition(record.state, State.ACTIVE)
-            before = self._last_anchored(record)
-            previous_anchored.append(before)
-            requests.append(AnchorRequest(
-                record.key, record.digest,
-                before.anchor.version + 1 if before and before.anchor else 1,
-                expected_metadata(record),
-                before.digest if before else None))
+        # Only amendments (version > 1) can have an earlier anchored version.
+        previous_anchored = [self._last_anchored(r) if r.version > 1 else None
+                             for r in records]
+        requests = [AnchorRequest(
+            record.key, record.digest,
+            before.anchor.version + 1 if before and before.anchor else 1,
+            expected_metadata(record), before.digest if before else None)
+            for record, before in zip(records, previous_anchored, strict=True)]
         anchors = self.anchoring.anchor(requests)
         now = self.clock()
-        activated = []
-        for record, anchor in zip(records, anchors, strict=True):
-            record = record.with_changes(anchor=anchor)
-            activated.append(self._transition(record, State.ACTIVE,
-                                              system_actor(record.issuer.org), None, now))
+        signers = self._signers({r.issuer.org for r in records})
+        jobs = [ActivationJob(record, anchor, system_actor(record.issuer.org), now)
+                for record, anchor in zip(records, anchors, strict=True)]
+        if pool is not None and set(signers) <= set(pool.signers) and len(jobs) > 1:
+            activated = list(pool.map(activate, jobs))
+        else:
+            activated = [activate(job, signers) for job in jobs]
         self.store.save(activated, now)
         for record, before in zip(activated, previous_anchored, strict=True):
             if before is not None:
@@ -339,6 +483,20 @@ class RecordRegistry:
             if record.type is RecordType.CREDIT_RECORD and record.content["kind"] == "blacklist":
                 self._revoke_filings_of(record)
         return activated
+
+    def anchor_many(self, record_ids: Sequence[str], *, batch: int = ANCHOR_BATCH,
+                    pool: SigningPool | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[Record]:
+        """``anchor`` in batches of up to ``batch`` records (one ledger transaction and
+        one database transaction each). A batch that fails leaves the earlier batches
+        anchored and its own records approved, so running it again finishes the work."""
+        done: list[Record] = []
+        total = len(record_ids)
+        for start in range(0, total, batch):
+            done.extend(self.anchor(record_ids[start:start + batch], pool=pool))
+            if progress is not None:
+                progress(len(done), total)
+        return done
 
     def _last_anchored(self, record: Record) -> Record | None:
         earlier = [r for r in self.store.versions(record.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    insert,
     select,
     update,
 )
@@ -116,6 +117,14 @@ class LifecycleAnchorRow(RecordsBase):
     anchor: Mapped[str] = mapped_column(Text)
 
 
+_CHUNK = 500   # rows per statement (and values per IN (...)) in bulk operations
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -202,6 +211,21 @@ class RecordStore:
             return self._sealer.seal(text, self._aad(record.id, record.version))
         return text
 
+    def _encode_many(self, records: Sequence[Record]) -> list[str]:
+        texts = [json.dumps(r.to_json(include_salt=False), ensure_ascii=False,
+                            separators=(",", ":")) for r in records]
+        if self._sealer is None:
+            return texts
+        seal_many = getattr(self._sealer, "seal_many", None)
+        pairs = [(t, self._aad(r.id, r.version)) for t, r in zip(texts, records, strict=True)]
+        if seal_many is not None:   # one key lookup for the whole batch
+            return list(seal_many(pairs))
+        return [self._sealer.seal(text, aad) for text, aad in pairs]
+
+    def _columns_many(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        envelopes = self._encode_many(records)
+        return [self._columns(r, envelope=e) for r, e in zip(records, envelopes, strict=True)]
+
     def _decode(self, row: RecordRow) -> Record:
         text = row.envelope
         if self._sealer is not None and not text.startswith("{"):
@@ -210,7 +234,7 @@ class RecordStore:
         doc["salt"] = row.salt
         return Record.from_json(doc, check_shape=False)
 
-    def _columns(self, record: Record) -> dict[str, Any]:
+    def _columns(self, record: Record, *, envelope: str | None = None) -> dict[str, Any]:
         from records.digest import encode_salt
 
         return {"type": record.type.value, "state": record.state.value,
@@ -219,7 +243,7 @@ class RecordStore:
                 "lookup": _lookup(record), "digest": record.digest,
                 "filing_number": (record.review.assigned.get("filing_number")
                                   if record.review else None),
-                "envelope": self._encode(record),
+                "envelope": envelope if envelope is not None else self._encode(record),
                 "salt": encode_salt(record.salt) if record.salt else None}
 
     def insert(self, record: Record, now: dt.datetime) -> None:
@@ -227,13 +251,32 @@ class RecordStore:
             session.add(RecordRow(record_id=record.id, version=record.version,
                                   created_at=now, updated_at=now, **self._columns(record)))
 
+    def insert_many(self, records: Sequence[Record], now: dt.datetime,
+                    also: Callable[[Session], None] | None = None) -> None:
+        """Insert new versions in one transaction (with ``also(session)``'s writes)."""
+        with self._write() as session:
+            for chunk in _chunks(records):
+                session.execute(insert(RecordRow), [
+                    {"record_id": r.id, "version": r.version, "created_at": now,
+                     "updated_at": now, "superseded_by": None, **columns}
+                    for r, columns in zip(chunk, self._columns_many(chunk), strict=True)])
+            if also is not None:
+                also(session)
+
     def save(self, records: Sequence[Record], now: dt.datetime) -> None:
         """Store new evidence for existing versions (state, proofs, lifecycle, anchor)."""
         with self._write() as session:
-            for record in records:
+            if len(records) == 1:
+                [record] = records
                 session.execute(update(RecordRow).where(
                     RecordRow.record_id == record.id, RecordRow.version == record.version)
                     .values(updated_at=now, **self._columns(record)))
+                return
+            # ORM bulk UPDATE by primary key: one executemany per chunk.
+            for chunk in _chunks(records):
+                session.execute(update(RecordRow), [
+                    {"record_id": r.id, "version": r.version, "updated_at": now, **columns}
+                    for r, columns in zip(chunk, self._columns_many(chunk), strict=True)])
 
     def mark_superseded(self, record_id: str, version: int, by: int) -> None:
         with self._write() as session:
@@ -251,6 +294,23 @@ class RecordStore:
             raise RecordNotFound(f"no record {record_id}"
                                  + (f" version {version}" if version else ""))
         return self._decode(row)
+
+    def get_many(self, record_ids: Sequence[str]) -> list[Record]:
+        """The newest version of each record, in the order asked (``RecordNotFound``
+        naming the first that does not exist)."""
+        newest: dict[str, RecordRow] = {}
+        with self.sessions() as session:
+            for chunk in _chunks(list(dict.fromkeys(record_ids))):
+                for row in session.scalars(select(RecordRow).where(
+                        RecordRow.record_id.in_(chunk))):
+                    seen = newest.get(row.record_id)
+                    if seen is None or row.version > seen.version:
+                        newest[row.record_id] = row
+        missing = [i for i in record_ids if i not in newest]
+        if missing:
+            raise RecordNotFound(f"no record {missing[0]}")
+        decoded = {i: self._decode(row) for i, row in newest.items()}
+        return [decoded[i] for i in record_ids]
 
     def versions(self, record_id: str) -> list[Record]:
         with self.sessions() as session:

@@ -93,6 +93,9 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
                 "EDUTRUST_LANG": "en", "PYTHONUNBUFFERED": "1"})
     if settings.redis_url:
         env["EDUTRUST_REDIS_URL"] = settings.redis_url
+    # Every test server shares 127.0.0.1 (and, with Redis, its failure counter): the
+    # per-address login lock would otherwise trip across unrelated tests.
+    env["EDUTRUST_LOGIN_ADDRESS_MAX_FAILURES"] = "1000000"
     env.update(extra)
     return env
 
@@ -111,13 +114,15 @@ class LiveServer:
 
 
 @contextmanager
-def serving(env: dict[str, str], port: int, timeout: float = 60) -> Iterator[LiveServer]:
+def serving(env: dict[str, str], port: int, timeout: float = 60,
+            workers: int = 2) -> Iterator[LiveServer]:
     """Run ``edutrust serve`` (gunicorn, 2 workers) on ``port`` with ``env`` until the
-    block ends; ready once ``/healthz`` answers 200."""
+    block ends; ready once ``/healthz`` answers 200. One worker where a test needs the
+    in-process short-lived store to be shared by every request (throttling)."""
     import urllib.request
 
     proc = subprocess.Popen([sys.executable, "-m", "edutrust", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "2"], env=env, cwd=ROOT,
+                             "--port", str(port), "--workers", str(workers)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

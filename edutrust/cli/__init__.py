@@ -20,7 +20,11 @@ COMMANDS = {
     "directory": "edutrust.cli.directory_commands:directory",
     "ledger": "edutrust.cli.ledger_commands:ledger",
     "clients": "edutrust.cli.client_commands:clients",
+    "idp": "edutrust.cli.idp_commands:idp",
     "records": "edutrust.cli.records_commands:records",
+    "audit": "edutrust.cli.audit_commands:audit",
+    "passkeys": "edutrust.cli.passkey_commands:passkeys",
+    "mfa": "edutrust.cli.mfa_commands:mfa",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from admin.rbac import OperatorClients
 from edutrust.cli.common import CliError, emit_json, say
 from edutrust.platform import PlatformError, open_platform
 from edutrust.settings import Settings
@@ -70,15 +71,29 @@ def clients() -> None:
               help="exact URI logout may return to (repeatable; OIDC RP-Initiated Logout)")
 @click.option("--backchannel-logout-uri", default=None,
               help="URI that receives logout tokens (OIDC Back-Channel Logout)")
+@click.option("--org", "org_code", default=None, metavar="CODE",
+              help="directory organisation the client acts for with client_credentials "
+                   "(e.g. a school's records system)")
+@click.option("--operator", is_flag=True,
+              help="operator client: its client_credentials tokens may use the operator "
+                   "API (with --scope edutrust:admin and/or directory:import)")
 def create(name: str, grants: tuple[str, ...], redirect_uris: tuple[str, ...], public: bool,
            scopes: tuple[str, ...], id_token_alg: str | None, access_token_alg: str | None,
            access_token_format: str, subject_type: str, first_party: bool,
            auth_method: str | None, jwks_file: Path | None, require_par: bool,
            post_logout_redirect_uris: tuple[str, ...],
-           backchannel_logout_uri: str | None) -> None:
+           backchannel_logout_uri: str | None, org_code: str | None, operator: bool) -> None:
     """Register a client and print it as one JSON object (the secret only this once)."""
     jwks = _read_jwks(jwks_file) if jwks_file is not None else None
+    if operator and (public or "client_credentials" not in grants):
+        raise CliError("admin.operator_needs_client_credentials")
     provider = open_cli_provider()
+    org, org_id = None, None
+    if org_code is not None:
+        org = provider.directory.find_organisation(org_code)
+        if org is None:
+            raise CliError("clients.org_unknown", code=org_code)
+        org_id = org.id
     try:
         client, secret = provider.clients.register(ClientRegistration(
             name=name, grant_types=grants, redirect_uris=redirect_uris, public=public,
@@ -87,10 +102,16 @@ def create(name: str, grants: tuple[str, ...], redirect_uris: tuple[str, ...], p
             subject_type=subject_type, first_party=first_party,
             token_endpoint_auth_method=auth_method, jwks=jwks, require_par=require_par,
             post_logout_redirect_uris=post_logout_redirect_uris,
-            backchannel_logout_uri=backchannel_logout_uri))
+            backchannel_logout_uri=backchannel_logout_uri, org_id=org_id))
     except ProviderError as exc:
         raise CliError(exc.key, **exc.values) from None
     document = client.metadata()
+    if operator:
+        OperatorClients(provider.directory.sessions).set(client.client_id, True)
+        say("clients.operator_marked", client_id=client.client_id)
+    document["operator"] = operator
+    if org is not None:
+        document["org"] = org.code
     if secret is not None:
         document["client_secret"] = secret
         say("clients.created", name=client.name, client_id=client.client_id)
@@ -121,3 +142,28 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CliError("clients.bad_jwks")
     return document
+
+
+@clients.command("resource-create")
+@click.option("--identifier", required=True,
+              help="the resource indicator (RFC 8707): absolute URI, no fragment; access "
+              "tokens for this API carry it as aud")
+@click.option("--name", required=True, help="display name of the API")
+@click.option("--scope", "scopes", multiple=True,
+              help="scope the API understands (repeatable; informative, listed only)")
+def resource_create(identifier: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Register a resource server (an API clients may ask tokens for with ``resource``)
+    and print it as one JSON object."""
+    provider = open_cli_provider()
+    try:
+        server = provider.resource_servers.register(identifier, name, scopes)
+    except ProviderError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    say("resources.created", name=server.name, identifier=server.identifier)
+    emit_json(server.to_dict())
+
+
+@clients.command("resource-list")
+def resource_list() -> None:
+    """Print every resource server (built-in and registered) as one JSON array."""
+    emit_json([server.to_dict() for server in open_cli_provider().resource_servers.all()])

@@ -97,3 +97,12 @@ def import_command(file: str, dry_run: bool) -> None:
     say("directory.import_dry_run" if dry_run else "directory.import_done",
         rows=report.rows, created=report.created, updated=report.updated,
         unchanged=report.unchanged)
+
+
+def _register_reset_link() -> None:
+    from edutrust.cli.password_reset_commands import reset_link
+
+    directory.add_command(reset_link)
+
+
+_register_reset_link()

@@ -1,27 +1,36 @@
-"""``edutrust records ...``: offline verification of record bundles.
+"""``edutrust records ...``: bulk import of archive entries, the pinned trust anchors,
+and offline verification of record bundles.
 
 ``verify`` needs no server, network or database: the bundle carries the evidence and the
-verifier pins its trust anchors (platform root certificate, ledger log key) in a file it
-obtained once. Exit 0 when the record is valid, 1 when it is invalid or indeterminate,
-2 when the bundle or the anchors cannot be read. ``import`` (CSV/XLSX bulk import of
-archive entries) is not here yet.
+verifier pins its trust anchors (platform root certificate, ledger checkpoint keys) in a
+file it obtained once — ``--trust-anchors FILE``, or by default the copy ``edutrust init``
+wrote to ``$EDUTRUST_HOME/trust-anchors.json``. Keys a bundle brings are never trusted.
+Exit 0 when the record is valid, 1 when it is invalid or indeterminate, 2 when the bundle
+or the anchors cannot be read.
+
+``import`` checks every row first and imports all or nothing: exit 0 with the JSON report
+on stdout, 1 when rows are bad (each "line N: reason" on stderr, nothing imported), 2 when
+the file cannot be read as an import file.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from edutrust.cli.common import CliError, NegativeAnswer, emit_json, read_file, say
 
 if TYPE_CHECKING:
+    from edutrust.platform import Platform
     from records.verification import TrustAnchors
 
 
 @click.group()
 def records() -> None:
-    """Records: verify offline bundles (存证核验)."""
+    """Records: bulk import, trust anchors, offline verification (存证)."""
 
 
 def _trust_anchors(path: str) -> TrustAnchors:
@@ -36,18 +45,29 @@ def _trust_anchors(path: str) -> TrustAnchors:
         raise CliError("records.bad_trust_anchors", path=path, reason=exc) from None
 
 
+def _pinned_anchors_path() -> str:
+    from edutrust.records_setup import trust_anchors_path
+    from edutrust.settings import Settings
+
+    path = trust_anchors_path(Settings.from_env())
+    if not path.exists():
+        raise CliError("records.no_trust_anchors", path=path)
+    return str(path)
+
+
 @records.command()
 @click.argument("bundle")
-@click.option("--trust-anchors", "anchors", required=True, metavar="FILE",
+@click.option("--trust-anchors", "anchors", metavar="FILE",
               help="JSON with the pinned root certificate(s) and ledger log key(s) "
-                   "(format edutrust-trust-anchors/v1)")
-def verify(bundle: str, anchors: str) -> None:
+                   "(format edutrust-trust-anchors/v1); default: "
+                   "$EDUTRUST_HOME/trust-anchors.json")
+def verify(bundle: str, anchors: str | None) -> None:
     """Verify an offline bundle (BUNDLE.json, or - for stdin); prints the JSON report."""
     from records.bundle import verify_bundle
     from records.errors import MalformedBundle
     from records.verification import Overall
 
-    trust = _trust_anchors(anchors)
+    trust = _trust_anchors(anchors if anchors is not None else _pinned_anchors_path())
     data = read_file(bundle)
     try:
         report = verify_bundle(data, trust)
@@ -63,3 +83,148 @@ def verify(bundle: str, anchors: str) -> None:
     raise NegativeAnswer(f"records.verified_{report.overall.value}",
                          checks=", ".join(failed) or "-")
 
+
+def _platform() -> Platform:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from edutrust import database
+    from edutrust.platform import PlatformError, open_platform
+    from edutrust.settings import Settings
+
+    try:
+        platform = open_platform(Settings.from_env())
+    except PlatformError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    try:
+        revision = database.current_revision(platform.engine)
+    except SQLAlchemyError as exc:
+        platform.engine.dispose()
+        raise CliError("records.database_error", reason=exc.__class__.__name__) from None
+    if revision is None:
+        platform.engine.dispose()
+        raise CliError("init.not_initialised")
+    return platform
+
+
+@records.command("trust-anchors")
+def trust_anchors_command() -> None:
+    """Print this platform's trust anchors (root CA certificate, ledger checkpoint keys)
+    as one JSON document: the file `records verify --trust-anchors` reads."""
+    import json
+
+    from edutrust.ledger_setup import open_channel
+    from edutrust.platform import PlatformError
+    from edutrust.records_setup import trust_anchors
+    from ledger.errors import LedgerError
+
+    platform = _platform()
+    try:
+        channel = open_channel(platform)
+        try:
+            anchors = trust_anchors(platform, channel)
+        finally:
+            channel.close()
+    except PlatformError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    except LedgerError:
+        raise CliError("init.not_initialised") from None
+    finally:
+        platform.engine.dispose()
+    sys.stdout.write(json.dumps(anchors.to_json(), ensure_ascii=False, indent=2) + "\n")
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, opened once the importer knows the total."""
+
+    def __init__(self, stack: contextlib.ExitStack, label: str) -> None:
+        self._stack = stack
+        self._label = label
+        self._bar: Any = None   # click's ProgressBar, typed privately by click
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total <= 0:
+                return
+            self._bar = self._stack.enter_context(
+                click.progressbar(length=total, label=self._label, file=sys.stderr))
+        step = min(done, total) - self._bar.pos
+        if step > 0:
+            self._bar.update(step)
+
+
+@records.command("import")
+@click.argument("file")
+@click.option("--school", metavar="ORG",
+              help="the school the file is for: rows must name it or leave 'school' empty "
+                   "(default: every row names its school)")
+@click.option("--reviewer", metavar="ORG",
+              help="organisation that reviews and approves the entries (e.g. the education "
+                   "bureau); they are then anchored on the ledger. Without it they await "
+                   "review")
+@click.option("--actor", "actor_ref", default="records-import", show_default=True,
+              metavar="REF", help="who is recorded as acting in the lifecycle entries")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="processes that sign (default: one per core)")
+@click.option("--dry-run", is_flag=True,
+              help="check every row and count what would be created, but write nothing")
+def import_command(file: str, school: str | None, reviewer: str | None, actor_ref: str,
+                   workers: int | None, dry_run: bool) -> None:
+    """Import archive entries from FILE (CSV or XLSX with a header row; '-' reads stdin):
+    every row or none. Importing the same file again changes nothing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from edutrust import i18n
+    from edutrust.ledger_setup import open_channel
+    from edutrust.records_setup import open_registry
+    from edutrust.settings import language_from_env
+    from ledger.errors import LedgerError
+    from records.bulk import default_workers
+    from records.errors import RecordsError
+    from records.importer import ArchiveImport, ImportFileError, describe
+    from records.lifecycle import Actor
+
+    data = read_file(file)
+    translate = i18n.translator(language_from_env())
+    platform = _platform()
+    try:
+        channel = open_channel(platform)
+    except LedgerError:
+        platform.engine.dispose()
+        raise CliError("init.not_initialised") from None
+    try:
+        registry = open_registry(platform, channel)
+        review_actor = Actor(actor_ref, "reviewer", reviewer) if reviewer else None
+        if reviewer is not None:
+            _require_reviewer(registry, reviewer)
+        with contextlib.ExitStack() as stack:
+            progress = _ProgressBar(stack, translate("records.import_progress"))
+            report = ArchiveImport(registry, school=school, actor_ref=actor_ref,
+                                   reviewer=review_actor,
+                                   workers=workers or default_workers(),
+                                   progress=progress).run(data, dry_run=dry_run)
+    except ImportFileError as exc:
+        raise CliError(exc.key, path=file, **exc.values) from None
+    except RecordsError as exc:
+        raise CliError("records.import_failed", reason=exc) from None
+    except (SQLAlchemyError, LedgerError) as exc:
+        raise CliError("records.database_error", reason=exc.__class__.__name__) from None
+    finally:
+        channel.close()
+        platform.engine.dispose()
+    for error in report.errors:
+        click.echo(describe(error, translate), err=True)
+    emit_json(report.as_json(translate))
+    if report.errors:
+        raise NegativeAnswer("records.import_rejected", count=len(report.errors))
+    say("records.import_dry_run" if dry_run else "records.import_done",
+        rows=report.rows, created=report.created, unchanged=report.unchanged,
+        anchored=report.anchored, awaiting=report.awaiting_review)
+
+
+def _require_reviewer(registry: Any, reviewer: str) -> None:
+    from records.errors import RecordsError
+
+    try:
+        registry.issuers.require(reviewer, reviews="archive_entry")
+    except RecordsError:
+        raise CliError("records.bad_reviewer", org=reviewer) from None

@@ -12,9 +12,18 @@ MODEL_MODULES = (
     "idp.oauth2.models",
     "idp.oauth2.rfc9126",
     "idp.oauth2.rfc7591",
+    "idp.oauth2.rfc8707",
     "idp.web.sessions",
+    "idp.webauthn.models",
+    "idp.mfa.models",
     "idp.oidc.models",
     "records.store",
+    "records.sharing",
+    "records.importer",
+    "idp.audit.models",
+    "idp.minors",
+    "idp.password_reset",
+    "admin.models",
 )
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import sessionmaker
 
 from crypto.errors import CryptoError
@@ -40,6 +40,14 @@ AUTH_NONE = "none"
 SUBJECT_TYPES = ("pairwise", "public")
 _TAG_SCHEME = "hmac-sm3"
 _LOOPBACK_NAMES = ("localhost",)
+# Credentials of a client kept without a foreign key (RFC 7592's registration access
+# token); removed with the client (``ClientRegistry.remove``).
+_CLIENT_CREDENTIAL_TABLES = ("oauth_registration_access_tokens",)
+
+
+# One client row by id, built once (``ClientRegistry.find`` runs on every token request).
+_BY_ID = select(OAuthClient.__table__).where(
+    OAuthClient.__table__.c.client_id == bindparam("client_id"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,8 @@ class ClientRegistration:
     # OIDC Back-Channel Logout 1.0 2.2: where logout tokens are POSTed.
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    # The directory organisation (its id) a client_credentials client acts for.
+    org_id: str | None = None
 
 
 @dataclass
@@ -93,6 +103,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    org_id: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -160,6 +171,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
                 "backchannel_logout_session_required":
                     self.backchannel_logout_session_required}
                if self.backchannel_logout_uri else {}),
+            **({"org_id": self.org_id} if self.org_id else {}),
             "client_id_issued_at": int(self.created_at.timestamp()),
         }
 
@@ -234,7 +246,8 @@ class ClientRegistry:
                 _check_redirect_uri(uri, public=reg.public)
         elif reg.redirect_uris:
             raise ProviderError("clients.redirect_unused")
-        scopes = reg.scopes if reg.scopes is not None else self._config.scopes_supported
+        scopes = reg.scopes if reg.scopes is not None else tuple(
+            s for s in self._config.scopes_supported if s not in self._config.explicit_scopes)
         bad_scopes = [s for s in scopes if s not in self._config.scopes_supported]
         if bad_scopes:
             raise ProviderError("clients.bad_scope", scope=", ".join(bad_scopes))
@@ -253,6 +266,10 @@ class ClientRegistry:
             _check_client_jwks(reg.jwks)
         if reg.require_par and "authorization_code" not in grants:
             raise ProviderError("clients.par_needs_code")
+        if reg.org_id is not None and "client_credentials" not in grants:
+            # Only the client's own tokens act for its organisation; a person's token
+            # acts for the person's memberships.
+            raise ProviderError("clients.org_needs_client_credentials")
         if ((reg.post_logout_redirect_uris or reg.backchannel_logout_uri)
                 and "authorization_code" not in grants):
             raise ProviderError("clients.logout_needs_code")
@@ -274,7 +291,8 @@ class ClientRegistry:
             require_par=reg.require_par,
             post_logout_redirect_uris=tuple(dict.fromkeys(reg.post_logout_redirect_uris)),
             backchannel_logout_uri=reg.backchannel_logout_uri,
-            backchannel_logout_session_required=reg.backchannel_logout_session_required)
+            backchannel_logout_session_required=reg.backchannel_logout_session_required,
+            org_id=reg.org_id)
 
     def validate(self, registration: ClientRegistration) -> ClientRegistration:
         """The registration checked and with its defaults filled in, or ProviderError
@@ -309,12 +327,14 @@ class ClientRegistry:
             post_logout_redirect_uris=list(reg.post_logout_redirect_uris),
             backchannel_logout_uri=reg.backchannel_logout_uri,
             backchannel_logout_session_required=reg.backchannel_logout_session_required,
-            jwks=reg.jwks, created_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+            jwks=reg.jwks, org_id=reg.org_id,
+            created_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
         with self._sessions.begin() as session:
             session.add(row)
         return self._client(row), secret
 
-    def _client(self, row: OAuthClient) -> RegisteredClient:
+    def _client(self, row: Any) -> RegisteredClient:
+        """A client from its ORM row or a Core row of ``oauth_clients`` (same names)."""
         created = row.created_at
         if created.tzinfo is None:
             created = created.replace(tzinfo=dt.UTC)
@@ -330,14 +350,23 @@ class ClientRegistry:
             secret_hash=row.secret_hash, secrets_=self._secrets, jwks=row.jwks,
             post_logout_redirect_uris=list(row.post_logout_redirect_uris or []),
             backchannel_logout_uri=row.backchannel_logout_uri,
-            backchannel_logout_session_required=bool(row.backchannel_logout_session_required))
+            backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
+            org_id=row.org_id)
 
     def find(self, client_id: str | None) -> RegisteredClient | None:
         if not client_id or len(client_id) > 64:
             return None
-        with self._sessions() as session:
-            row = session.get(OAuthClient, client_id)
-            return self._client(row) if row is not None else None
+        # A Core query on a plain connection: every token request does this lookup, and
+        # the ORM's session, identity map and instance bookkeeping would cost several
+        # times the query itself.
+        engine = self._sessions.kw.get("bind")
+        if engine is None:
+            with self._sessions() as session:
+                row = session.execute(_BY_ID, {"client_id": client_id}).first()
+        else:
+            with engine.connect() as conn:
+                row = conn.execute(_BY_ID, {"client_id": client_id}).first()
+        return self._client(row) if row is not None else None
 
     def find_by_name(self, name: str) -> RegisteredClient | None:
         """The oldest client with this display name (the demo uses it to stay idempotent)."""
@@ -345,3 +374,84 @@ class ClientRegistry:
             row = session.scalars(select(OAuthClient).where(OAuthClient.name == name)
                                   .order_by(OAuthClient.created_at)).first()
             return self._client(row) if row is not None else None
+
+    # -- operator management (admin API; RFC 7592 keeps its own narrower rules) ---------
+    def all(self, *, limit: int, offset: int = 0) -> list[RegisteredClient]:
+        """Clients in registration order, a page at a time."""
+        with self._sessions() as session:
+            rows = session.scalars(select(OAuthClient)
+                                   .order_by(OAuthClient.created_at, OAuthClient.client_id)
+                                   .limit(limit).offset(offset))
+            return [self._client(row) for row in rows]
+
+    def update(self, client_id: str, registration: ClientRegistration) -> RegisteredClient:
+        """Replace a client's registration, checked by the rules of ``register``. A
+        client stays public or confidential, and keeps its pairwise sector (``sub``
+        values must not change under a client). Moving to ``private_key_jwt`` drops the
+        stored secret; ``ProviderError("clients.unknown")`` if there is no such client."""
+        reg = self._validated(registration)
+        assert reg.token_endpoint_auth_method is not None and reg.scopes is not None
+        with self._sessions.begin() as session:
+            row = session.get(OAuthClient, client_id)
+            if row is None:
+                raise ProviderError("clients.unknown", client_id=client_id)
+            if (row.token_endpoint_auth_method == AUTH_NONE) != reg.public:
+                raise ProviderError("clients.public_fixed")
+            row.name = reg.name
+            row.redirect_uris = list(reg.redirect_uris)
+            row.grant_types = list(reg.grant_types)
+            row.response_types = ["code"] if "authorization_code" in reg.grant_types else []
+            row.scopes = list(reg.scopes)
+            row.token_endpoint_auth_method = reg.token_endpoint_auth_method
+            if reg.token_endpoint_auth_method == AUTH_PRIVATE_KEY_JWT:
+                row.secret_hash = None
+            row.id_token_signed_response_alg = (reg.id_token_alg
+                                                or self._config.default_id_token_alg)
+            row.access_token_signed_response_alg = (reg.access_token_alg
+                                                    or self._config.default_access_token_alg)
+            row.access_token_format = reg.access_token_format
+            row.subject_type = reg.subject_type
+            row.first_party = reg.first_party
+            row.require_pkce = reg.require_pkce
+            row.require_par = reg.require_par
+            row.jwks = reg.jwks
+            row.post_logout_redirect_uris = list(reg.post_logout_redirect_uris)
+            row.backchannel_logout_uri = reg.backchannel_logout_uri
+            row.backchannel_logout_session_required = reg.backchannel_logout_session_required
+            row.org_id = reg.org_id
+            return self._client(row)
+
+    def new_secret(self, client_id: str) -> str:
+        """Give a confidential secret-based client a new secret (the old one stops
+        working at once) and return it; it is not stored and cannot be shown again."""
+        with self._sessions.begin() as session:
+            row = session.get(OAuthClient, client_id)
+            if row is None:
+                raise ProviderError("clients.unknown", client_id=client_id)
+            if row.token_endpoint_auth_method in (AUTH_NONE, AUTH_PRIVATE_KEY_JWT):
+                raise ProviderError("clients.no_secret",
+                                    method=row.token_endpoint_auth_method)
+            secret = secrets.token_urlsafe(32)
+            tag = self._secrets.client_secret_tag(client_id, secret)
+            row.secret_hash = (f"{_TAG_SCHEME}$"
+                               f"{base64.urlsafe_b64encode(tag).decode().rstrip('=')}")
+        return secret
+
+    def remove(self, client_id: str) -> bool:
+        """Delete a client and what was issued to it: rows that reference it (codes,
+        tokens, consents, pushed requests, ...) and its registration access token.
+        Records of what happened (audit trail, logout deliveries) keep its id.
+        ``False`` if there was no such client."""
+        with self._sessions.begin() as session:
+            if session.get(OAuthClient, client_id) is None:
+                return False
+            for table in reversed(OAuthClient.metadata.sorted_tables):
+                column = table.c.get("client_id")
+                if column is None or table.name == OAuthClient.__tablename__:
+                    continue
+                issued = any(fk.target_fullname == "oauth_clients.client_id"
+                             for fk in column.foreign_keys)
+                if issued or table.name in _CLIENT_CREDENTIAL_TABLES:
+                    session.execute(delete(table).where(column == client_id))
+            session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
+        return True

@@ -13,6 +13,14 @@ from crypto.jose import ALG_RS256, ALG_SM2
 # select claim groups (OIDC Core 5.4; ``edu`` is ours: org, roles, school) that the
 # directory fills.
 OIDC_SCOPES = ("openid", "profile", "email", "phone", "edu")
+# Scopes of the records API (/api/v1): register and amend records for the caller's
+# organisation, review them, and read verification reports and bundles. What the caller
+# may do with them is further limited by its directory roles (docs/api.md).
+RECORDS_SCOPES = ("records:submit", "records:review", "records:verify")
+# Scopes of the operator API (/api/v1/admin, /api/v1/directory/imports; docs/api.md):
+# manage clients, bulk-import the directory. A token carrying one works only for an
+# operator (admin/rbac.py), and a client holds one only if registered for it by name.
+ADMIN_SCOPES = ("edutrust:admin", "directory:import")
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class ProviderConfig:
     # JWS alg of ID tokens for clients that registered none (OIDC Registration 2).
     default_id_token_alg: str = ALG_RS256
     # Scopes a client may be registered for.
-    scopes_supported: tuple[str, ...] = OIDC_SCOPES
+    scopes_supported: tuple[str, ...] = OIDC_SCOPES + RECORDS_SCOPES + ADMIN_SCOPES
+    # Scopes a client registered without a scope list does not get: it must name them.
+    explicit_scopes: tuple[str, ...] = ADMIN_SCOPES
     # RP-Initiated Logout: an expired ``id_token_hint`` is still accepted (the spec asks
     # the OP not to be picky) if it expired less than this long ago; relying parties keep
     # their ID token for as long as their refresh tokens live.
@@ -66,6 +76,22 @@ class ProviderConfig:
     backchannel_logout_retry_delay: dt.timedelta = dt.timedelta(seconds=1)
     # Seconds to wait for a relying party's answer to one POST (redirects never followed).
     backchannel_logout_timeout: float = 5.0
+    # Expired codes, tokens, pushed requests and login sessions are deleted once their
+    # expiry is this far in the past (replay and refresh-reuse detection keep working
+    # until then); keep it longer than session_max_ttl (idp.oauth2.purge).
+    purge_grace: dt.timedelta = dt.timedelta(days=1)
+    # A server worker purges at most this often, in the background, when its token
+    # endpoint is used (``edutrust idp purge`` does it on demand).
+    purge_interval: dt.timedelta = dt.timedelta(minutes=10)
+    # How long relying parties and proxies may cache the JWKS (Cache-Control max-age);
+    # far shorter than retired_key_publication, so a cached set never lacks a key that
+    # tokens in circulation were signed with for long after a rotation.
+    jwks_max_age: dt.timedelta = dt.timedelta(minutes=5)
+    # A worker keeps the handle of each current signing key, and the key set it verifies
+    # access tokens with, this long before asking the key store again: a rotation by
+    # ``edutrust keys rotate`` is signed with within this delay, and a token under a key
+    # version the worker has not seen yet makes it re-read the key set at once.
+    signing_key_recheck: dt.timedelta = dt.timedelta(seconds=5)
 
     @property
     def secure_cookies(self) -> bool:

@@ -44,6 +44,10 @@ class OAuthClient(IdpBase):
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The directory organisation a client_credentials client acts for (a school's
+    # system, a department's review desk); None for clients that act for nobody.
+    org_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("directory_organisations.id", ondelete="RESTRICT"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -66,8 +70,12 @@ class AuthorizationCode(IdpBase):
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list[str]] = mapped_column(JSON)
     sid: Mapped[str | None] = mapped_column(String(64))
+    # The OIDC ``claims`` request (OIDC Core 5.5), validated, carried to the tokens.
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # RFC 8707 resource indicators granted with the code (registered resource servers).
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -95,12 +103,33 @@ class IssuedToken(IdpBase):
     auth_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list[str] | None] = mapped_column(JSON)
+    # The grant's OIDC ``claims`` request and RFC 8707 resources, kept for the family's
+    # refreshes; ``audience`` is this access token's ``aud`` (None: the issuer).
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    resources: Mapped[list[str] | None] = mapped_column(JSON)
+    audience: Mapped[list[str] | None] = mapped_column(JSON)
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    access_expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    access_expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                           index=True)
     refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     access_revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     refresh_revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     refresh_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedAccessToken(IdpBase):
+    """The deny list of stateless access tokens: RFC 9068 JWTs a client obtained with
+    client_credentials are not stored when issued (they are self-contained), so revoking
+    one (RFC 7009) records its ``jti`` here until its ``exp``; the purge deletes the row
+    once the token could no longer verify anyway."""
+
+    __tablename__ = "oauth_revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No foreign key: deleting a client already ends its stateless tokens.
+    client_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Consent(IdpBase):

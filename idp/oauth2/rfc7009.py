@@ -1,7 +1,9 @@
 """Token revocation (RFC 7009). The client authenticates as at the token endpoint
 (public clients with their client id). Revoking a refresh token ends its whole family;
-an access token is revoked alone. Tokens of other clients and unknown tokens get the
-same empty 200 answer (2.2), so the endpoint reveals nothing."""
+an access token is revoked alone; a stateless one (a client_credentials JWT, never
+stored) goes on the deny list until it expires (``TokenService.revoke``). Tokens of
+other clients and unknown tokens get the same empty 200 answer (2.2), so the endpoint
+reveals nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ class TokenRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         return record
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
-        record: TokenRecord | None = self.server.tokens.find(token_string, token_type_hint)
+        record: TokenRecord | None = self.server.tokens.find_revocable(token_string,
+                                                                       token_type_hint)
         return record
 
     def revoke_token(self, token: TokenRecord, request: Any) -> None:

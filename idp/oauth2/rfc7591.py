@@ -17,14 +17,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, String, delete, update
+from sqlalchemy import DateTime, String, update
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from crypto.sm3 import sm3
 from idp.db import IdpBase
 from idp.oauth2 import ProviderError
 from idp.oauth2.clients import AUTH_NONE, ClientRegistration, ClientRegistry, RegisteredClient
-from idp.oauth2.config import ProviderConfig
+from idp.oauth2.config import ADMIN_SCOPES, ProviderConfig
 from idp.oauth2.models import OAuthClient
 
 DEFAULT_INITIAL_TOKEN_TTL = 24 * 3600
@@ -116,6 +116,10 @@ def registration_from_metadata(metadata: Any) -> ClientRegistration:
                                 "grant_types include authorization_code.")
     method = metadata.get("token_endpoint_auth_method") or "client_secret_basic"
     scope = metadata.get("scope")
+    if scope and set(scope.split()) & set(ADMIN_SCOPES):
+        # Operator powers are granted by an operator (admin API, CLI), never self-served.
+        raise RegistrationError("invalid_client_metadata",
+                                "Operator scopes cannot be registered dynamically.")
     return ClientRegistration(
         name=metadata.get("client_name") or "Dynamically registered client",
         grant_types=grants, redirect_uris=tuple(metadata.get("redirect_uris") or ()),
@@ -220,11 +224,9 @@ class DynamicClientRegistration:
     def delete(self, client_id: str, token: str | None) -> RegistrationResponse:
         """Remove the client and everything issued to it (codes, tokens, consents)."""
         self._authorised(client_id, token)
-        with self._sessions.begin() as session:
-            for table in reversed(IdpBase.metadata.sorted_tables):
-                if table.name != OAuthClient.__tablename__ and "client_id" in table.c:
-                    session.execute(delete(table).where(table.c.client_id == client_id))
-            session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
+        # Through the registry, which removes what was issued to the client but keeps
+        # the records of what happened (the hash-chained audit trail names client ids).
+        self._clients.remove(client_id)
         return RegistrationResponse(204, None)
 
     # -- helpers -------------------------------------------------------------------------

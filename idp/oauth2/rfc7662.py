@@ -13,6 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from idp.oauth2.clients import RegisteredClient
 from idp.oauth2.models import utc
+from idp.oauth2.rfc8707 import audience_claim
 from idp.oauth2.tokens import ACCESS_TOKEN, REFRESH_TOKEN, TokenRecord
 
 
@@ -23,7 +24,7 @@ class TokenIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenRecord | None:
         tokens = self.server.tokens
         if token_type_hint != REFRESH_TOKEN:
-            found = tokens.active_access_token(token_string)
+            found = tokens.active_access_token(token_string, any_audience=True)
             if found is not None:
                 record: TokenRecord = found[0]
                 return record
@@ -46,7 +47,8 @@ class TokenIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         body: dict[str, Any] = {
             "active": True, "scope": row.scope, "client_id": row.client_id,
             "token_type": "Bearer" if token.kind == ACCESS_TOKEN else REFRESH_TOKEN,
-            "sub": subject, "iss": server.config.issuer, "aud": server.config.issuer,
+            "sub": subject, "iss": server.config.issuer,
+            "aud": audience_claim(row.audience or [], server.config.issuer),
             "iat": int((utc(row.issued_at) or row.issued_at).timestamp()),
             "exp": int(expiry.timestamp()) if expiry else None,
         }

@@ -21,7 +21,8 @@ TYP = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 
 
-def access_token_claims(*, issuer: str, subject: str, audience: str, client_id: str,
+def access_token_claims(*, issuer: str, subject: str, audience: str | list[str],
+                        client_id: str,
                         scope: str, jti: str, issued_at: dt.datetime,
                         expires_at: dt.datetime, auth_time: dt.datetime | None = None,
                         acr: str | None = None,
@@ -45,8 +46,9 @@ def looks_like_jwt(token: str) -> bool:
 
 
 def verify_access_token(token: str, keys: JWKSet, *, issuer: str,
-                        audience: str) -> dict[str, Any]:
-    """The claims of a valid access token of this issuer, or ``InvalidToken``."""
+                        audience: str | list[str]) -> dict[str, Any]:
+    """The claims of a valid access token of this issuer, or ``InvalidToken`` (``aud``
+    must name ``audience``, or one of them when a list is given)."""
     return decode_jwt(token, keys, algorithms=SIGNING_ALGS, issuer=issuer,
                       audience=audience, required=REQUIRED_CLAIMS, typ=TYP,
                       leeway=dt.timedelta(seconds=0))

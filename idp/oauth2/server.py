@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from crypto.fields import FieldCipher
 from crypto.keys.software import SoftwareKeyProvider
+from idp.audit import AuditLog
 from idp.directory.service import Directory
 from idp.oauth2.clients import ClientRegistry, RegisteredClient
 from idp.oauth2.config import ProviderConfig
@@ -32,17 +33,19 @@ from idp.oauth2.grants.authorization_code import AuthorizationCodeGrant, CodeSto
 from idp.oauth2.grants.client_credentials import ClientCredentialsGrant
 from idp.oauth2.grants.refresh_token import RefreshTokenGrant
 from idp.oauth2.platform_secrets import PlatformSecrets
+from idp.oauth2.purge import PurgeSchedule
 from idp.oauth2.rfc7009 import TokenRevocationEndpoint
 from idp.oauth2.rfc7523 import PRIVATE_KEY_JWT, ClientAssertionAuthentication
 from idp.oauth2.rfc7591 import DynamicClientRegistration
 from idp.oauth2.rfc7636 import S256CodeChallenge
 from idp.oauth2.rfc7662 import TokenIntrospectionEndpoint
 from idp.oauth2.rfc8414 import EndpointPaths
+from idp.oauth2.rfc8707 import ResourceServers
 from idp.oauth2.rfc9126 import PushedRequestStore
 from idp.oauth2.signing import SigningKeys
 from idp.oauth2.tokens import TokenRecord, TokenService
 from idp.oidc.backchannel_logout import BackchannelLogout
-from idp.oidc.id_token import IDTokenIssuer, OpenIDConnectCode
+from idp.oidc.id_token import IDTokenIssuer, OpenIDConnectCode, OpenIDRefresh
 from idp.oidc.pairwise import PairwiseSubjects
 from idp.oidc.userinfo import UserInfo
 from idp.shortlived import InProcessStore, ShortLivedStore
@@ -105,7 +108,7 @@ class EduTrustAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", provider.tokens.generate)
         self.register_grant(AuthorizationCodeGrant,
                             [S256CodeChallenge(), OpenIDConnectCode(provider.id_tokens)])
-        self.register_grant(RefreshTokenGrant)
+        self.register_grant(RefreshTokenGrant, [OpenIDRefresh(provider.id_tokens)])
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(TokenRevocationEndpoint)
         self.register_endpoint(TokenIntrospectionEndpoint)
@@ -125,7 +128,14 @@ class EduTrustAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                                                        TokenRecord) else None
         self.tokens.save(token, request.client, request.user,
                          authorization_code_id=code.id if code is not None else None,
-                         previous=previous)
+                         previous=previous,
+                         resources=getattr(request, "granted_resources", None),
+                         audience=getattr(request, "audience", None),
+                         claims=getattr(request, "claims_request", None))
+
+    @property
+    def resources(self) -> ResourceServers:
+        return self.provider.resource_servers
 
     def subject_of(self, client: RegisteredClient, person_id: str) -> str:
         return self.provider.subjects.subject(client, person_id)
@@ -188,6 +198,8 @@ class Provider:
     id_tokens: IDTokenIssuer
     userinfo: UserInfo
     pushed_requests: PushedRequestStore
+    # RFC 8707 resource servers (access token audiences).
+    resource_servers: ResourceServers
     server: EduTrustAuthorizationServer | None = None
     # Replay caches (client assertion jti); Redis when configured, see idp.shortlived.
     short_lived: ShortLivedStore = field(default_factory=InProcessStore)
@@ -195,6 +207,10 @@ class Provider:
     backchannel_logout: BackchannelLogout | None = None
     # Dynamic client registration (RFC 7591 / 7592) behind initial access tokens.
     registration: DynamicClientRegistration | None = None
+    # Opportunistic deletion of expired codes, tokens and sessions (idp.oauth2.purge).
+    purge_schedule: PurgeSchedule | None = None
+    # The hash-chained audit log of authentication events (idp.audit).
+    audit: AuditLog | None = None
 
     @property
     def authorization_server(self) -> EduTrustAuthorizationServer:
@@ -215,7 +231,7 @@ def build_provider(config: ProviderConfig, sessions: sessionmaker[Any],
     platform_secrets = PlatformSecrets(keys, config.secrets_key_id)
     clients = ClientRegistry(sessions, config, platform_secrets)
     subjects = PairwiseSubjects(platform_secrets)
-    tokens = TokenService(sessions, config, signing, subjects.subject)
+    tokens = TokenService(sessions, config, signing, subjects.subject, clients.find)
     people = PeopleClaims(directory)
     provider = Provider(
         config=config, paths=paths or EndpointPaths(), directory=directory, people=people,
@@ -224,12 +240,15 @@ def build_provider(config: ProviderConfig, sessions: sessionmaker[Any],
         id_tokens=IDTokenIssuer(config, signing, subjects.subject, people.id_token_claims),
         userinfo=UserInfo(tokens, clients.find, subjects.subject, people.claims_of),
         pushed_requests=PushedRequestStore(sessions),
+        resource_servers=ResourceServers(sessions, config),
         short_lived=short_lived if short_lived is not None else InProcessStore())
     provider.server = EduTrustAuthorizationServer(provider)
     provider.backchannel_logout = BackchannelLogout(sessions, config, signing, clients.find,
                                                     subjects.subject)
     provider.registration = DynamicClientRegistration(sessions, config, clients,
                                                       provider.paths.registration)
+    provider.purge_schedule = PurgeSchedule(sessions, config)
+    provider.audit = AuditLog(sessions, keys, config.sm2_key_id)
     return provider
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from idp.oauth2.config import ProviderConfig
 from idp.oauth2.rfc8414 import EndpointPaths, authorization_server_metadata
 from idp.oauth2.signing import SIGNING_ALGS
+from idp.oidc.acr import ACR_VALUES_SUPPORTED
 
 CLAIMS_SUPPORTED = (
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
     "name", "preferred_username", "updated_at", "email", "email_verified",
     "phone_number", "phone_number_verified", "org", "roles", "school",
 )
@@ -31,7 +32,9 @@ def openid_configuration(config: ProviderConfig, paths: EndpointPaths) -> dict[s
         "claim_types_supported": ["normal"],
         "display_values_supported": ["page"],
         "prompt_values_supported": ["none", "login", "consent"],
-        "claims_parameter_supported": False,
+        # OIDC Core 5.5: individual claims for userinfo and id_token (acr with values).
+        "claims_parameter_supported": True,
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,

@@ -1,5 +1,8 @@
 """The UserInfo endpoint's core (OIDC Core 5.3): a Bearer access token (RFC 6750) in,
-the claims its scope allows out, with ``sub`` the same pairwise value as in the ID token.
+the claims its scope allows out, plus those the grant's ``claims`` request asked for in
+its ``userinfo`` member (``idp.oidc.claims_parameter``), with ``sub`` the same pairwise
+value as in the ID token. A token whose RFC 8707 audience does not include the issuer
+is not accepted here.
 Errors follow RFC 6750 3.1: ``invalid_token`` (401) and ``insufficient_scope`` (403)."""
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 
 from idp.oauth2.clients import RegisteredClient
 from idp.oauth2.tokens import TokenService
+from idp.oidc.claims_parameter import ClaimsRequest, released_claims
 
 ClaimsOf = Callable[[str, list[str]], dict[str, Any] | None]
 SubjectOf = Callable[[RegisteredClient, str], str]
@@ -50,7 +54,11 @@ class UserInfo:
         if "openid" not in scopes or record.row.person_id is None:
             raise BearerError("insufficient_scope", "The token lacks the openid scope.", 403)
         client = self._find_client(record.row.client_id)
-        person_claims = self._claims_of(record.row.person_id, scopes)
-        if client is None or person_claims is None:
+        if client is None:
+            raise BearerError("invalid_token", "The token's client or person is gone.", 401)
+        requested = ClaimsRequest.from_stored(record.row.claims).names("userinfo")
+        person_claims = released_claims(self._claims_of, record.row.person_id, scopes,
+                                        requested, client.scopes)
+        if person_claims is None:
             raise BearerError("invalid_token", "The token's client or person is gone.", 401)
         return {**person_claims, "sub": self._subject_of(client, record.row.person_id)}

@@ -3,13 +3,15 @@
 A request is validated by Authlib's grant first: until the client and its exact
 redirect URI are known good, errors are shown on our own error page and never sent
 anywhere (no open redirect). After that, errors go back to the client with ``state`` and
-``iss`` (RFC 9207). ``prompt`` (none, login, consent), ``max_age`` and ``login_hint`` are
-honoured; a request waiting for login or consent is kept in the login session and
-re-validated from scratch when the person comes back.
+``iss`` (RFC 9207). ``prompt`` (none, login, consent), ``max_age``, ``login_hint``,
+``claims`` (OIDC Core 5.5), ``acr_values`` and ``resource`` (RFC 8707) are honoured; a
+request waiting for login or consent is kept in the login session and re-validated from
+scratch when the person comes back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -20,7 +22,10 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.audit import events
+from idp.mfa.acr import level_of, satisfies
 from idp.oauth2.clients import RegisteredClient
+from idp.oauth2.rfc8707 import InvalidTargetError, joined, split
 from idp.oauth2.rfc9207 import with_issuer
 from idp.oauth2.server import (
     EduTrustAuthorizationServer,
@@ -28,7 +33,10 @@ from idp.oauth2.server import (
     stored_authorization_request,
 )
 from idp.oauth2.tokens import Subject
+from idp.oidc.acr import AcrDecision, request_satisfied, requested_acr, session_acr
+from idp.oidc.claims_parameter import InvalidClaimsRequest, parse_claims_request
 from idp.web.context import WebContext
+from idp.web.guardians import GuardianViews
 from idp.web.sessions import BrowserSession
 
 MAX_PARAM_LENGTH = 4096
@@ -37,6 +45,7 @@ MAX_PARAM_LENGTH = 4096
 class AuthorizationViews:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
+        self.guardians = GuardianViews(ctx)
 
     @property
     def provider(self) -> Provider:
@@ -75,16 +84,17 @@ class AuthorizationViews:
         """GET or POST /oauth2/authorize: a fresh authorization request."""
         values = request.args if request.method == "GET" else request.form
         params = {key: values[key] for key in values}
+        if "resource" in values:  # RFC 8707: repeatable
+            params["resource"] = joined(values.getlist("resource"))
         lang = self.ctx.page_language(params.get("ui_locales"))
         if any(len(v) > MAX_PARAM_LENGTH for v in params.values()):
             return self.ctx.error_page(lang, "invalid_request", "A parameter is too long.")
+        if any(len(values.getlist(key)) > 1 for key in values if key != "resource"):
+            # RFC 6749 3.1: no parameter twice (which one would count is ambiguous).
+            return self.ctx.error_page(lang, "invalid_request", "A parameter is repeated.")
         if "request_uri" in params:
             return self._pushed(params, lang)
-        try:
-            oauth_request = self.server.create_oauth2_request(None)
-        except OAuth2Error as error:
-            return self._oauth_error(error, lang)
-        return self._process(params, oauth_request, lang, login_done=False)
+        return self._process(params, self._stored(params), lang, login_done=False)
 
     def _pushed(self, params: dict[str, str], lang: str) -> BaseResponse:
         """A request pushed before (RFC 9126 4): only ``client_id`` and ``request_uri``
@@ -134,12 +144,18 @@ class AuthorizationViews:
         except OAuth2Error as error:
             return self._oauth_error(error, lang)
         if request.form.get("decision") != "allow":
+            self.ctx.audit(events.CONSENT_DENIED, person_id=subject.person_id,
+                           client_id=grant.client.client_id)
             return self._client_error(grant.redirect_uri, params.get("state"), "access_denied",
                                       "The person declined the request.")
         client: RegisteredClient = grant.client
-        scopes = scope_to_list(grant.request.scope) or []
+        scopes = self._consent_scopes(params, client, grant)
         self.provider.consents.grant(subject.person_id, client.client_id, scopes)
-        return self._issue(oauth_request, grant, subject)
+        self.ctx.audit(events.CONSENT_GIVEN, person_id=subject.person_id,
+                       client_id=client.client_id, scopes=scopes)
+        return self._issue(oauth_request, grant,
+                           dataclasses.replace(subject,
+                                               acr=self.acr_decision(params, subject).acr))
 
     def _stored(self, params: dict[str, str]) -> OAuth2Request:
         return self.stored_request(self.provider, params)
@@ -161,7 +177,8 @@ class AuthorizationViews:
         redirect_uri: str = grant.redirect_uri
         client: RegisteredClient = grant.client
         state = params.get("state")
-        refusal = self.unsupported(params, client, pushed="request_uri" in params)
+        refusal = (self.unsupported(params, client, pushed="request_uri" in params)
+                   or self.invalid_extensions(self.provider, params))
         if refusal is not None:
             return self._client_error(redirect_uri, state, *refusal)
         prompts = set(params.get("prompt", "").split())
@@ -174,12 +191,33 @@ class AuthorizationViews:
                 return self._client_error(redirect_uri, state, "login_required",
                                           "The person is not logged in.")
             browser = self.ctx.session_or_new()
-            interaction = browser.add_pending(params, lang=lang)
+            interaction = browser.add_pending(params, lang=lang,
+                                              acr=self.step_up_level(params))
             self.ctx.store.save(browser)
             return self._finish(redirect(url_for("idp.login", interaction=interaction)),
                                 browser)
         assert subject is not None and browser is not None
-        scopes = scope_to_list(grant.request.scope) or []
+        level = self.step_up_level(params)
+        if level is not None and not login_done and not satisfies(subject.amr, level):
+            # Step-up (docs/mfa.md): only the second step, then back here.
+            if "none" in prompts:
+                return self._client_error(redirect_uri, state, "interaction_required",
+                                          "A stronger login is needed.")
+            interaction = browser.add_pending(params, lang=lang, acr=level)
+            self.ctx.store.save(browser)
+            return self._finish(redirect(url_for("idp.mfa_step_up",
+                                                 interaction=interaction)), browser)
+        decision = self.acr_decision(params, subject)
+        if not decision.satisfied:
+            return self._client_error(redirect_uri, state, "unmet_authentication_requirements",
+                                      "The login does not satisfy the requested 'acr'.")
+        subject = dataclasses.replace(subject, acr=decision.acr)
+        scopes = self._consent_scopes(params, client, grant)
+        if self.guardians.blocks(subject.person_id, client, scopes):   # PIPL art. 31
+            if "none" in prompts:
+                return self._client_error(redirect_uri, state, "consent_required",
+                                          "A guardian must approve this client first.")
+            return self.guardians.stop(subject.person_id, client, scopes, lang)
         if not client.first_party and ("consent" in prompts or not self.provider.consents
                                        .covers(subject.person_id, client.client_id, scopes)):
             if "none" in prompts:
@@ -200,6 +238,54 @@ class AuthorizationViews:
         if location:
             return self._to_client(location)
         return response  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _consent_scopes(params: dict[str, str], client: RegisteredClient,
+                        grant: Any) -> list[str]:
+        """The requested scopes plus the scope groups of claims asked for individually
+        (``claims``), which the person must consent to as well."""
+        scopes = scope_to_list(grant.request.scope) or []
+        groups = parse_claims_request(params.get("claims")).scope_groups(client.scopes)
+        return list(dict.fromkeys([*scopes, *groups]))
+
+    @staticmethod
+    def acr_decision(params: dict[str, str], subject: Subject) -> AcrDecision:
+        """Whether the login satisfies the ``acr`` the request asked for, through an
+        essential ``claims`` member or ``acr_values`` (``idp.oidc.acr``). Voluntary
+        ``acr_values`` that are not met leave the session's own acr."""
+        claims = parse_claims_request(params.get("claims"))
+        current = subject.acr or session_acr(subject.amr)
+        wanted = requested_acr(params.get("acr_values"), claims.acr())
+        decision = request_satisfied(current, wanted)
+        if not decision.satisfied and not (wanted is not None and wanted.essential):
+            return AcrDecision(True, current)
+        return decision
+
+    @staticmethod
+    def step_up_level(params: dict[str, str]) -> str | None:
+        """The acr level a login must reach for this request: ``acr_values`` and an
+        ``acr`` in ``claims`` are both honoured by stepping up (the weakest known value
+        listed; ``None`` when none is known)."""
+        claims = parse_claims_request(params.get("claims"))
+        return level_of(requested_acr(params.get("acr_values"), claims.acr()))
+
+    @staticmethod
+    def invalid_extensions(provider: Provider,
+                           params: dict[str, str]) -> tuple[str, str] | None:
+        """Why the ``claims`` (OIDC Core 5.5) or ``resource`` (RFC 8707) parameter of a
+        request is refused, after its client and redirect URI were validated."""
+        try:
+            parse_claims_request(params.get("claims"))
+        except InvalidClaimsRequest as error:
+            return "invalid_request", str(error)
+        if "resource" in params:
+            try:
+                if not params["resource"]:
+                    raise InvalidTargetError(description="'resource' is empty.")
+                provider.resource_servers.check(split(params["resource"]))
+            except InvalidTargetError as error:
+                return "invalid_target", error.description or "invalid resource"
+        return None
 
     @staticmethod
     def unsupported(params: dict[str, str], client: RegisteredClient, *,

@@ -5,18 +5,27 @@ when an error cannot be sent back to a client)."""
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, g, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.mfa.factors import FactorRegistry
+from idp.mfa.service import MultiFactor
+from idp.mfa.throttle import ThrottleConfig
 from idp.oauth2.server import Provider
 from idp.oauth2.tokens import Subject
+from idp.oidc.acr import session_acr
 from idp.web.sessions import BrowserSession, SessionStore
 
+if TYPE_CHECKING:
+    from idp.web.mfa import SecondStep
+
 Translator = Callable[..., str]
+log = logging.getLogger("edutrust.idp")
 
 # CSP for our pages: no scripts at all, inline styles only, never framed.
 _PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
@@ -33,12 +42,42 @@ class PageLanguage:
     translator: Callable[[str], Translator]
 
 
+@dataclass(frozen=True)
+class LoginOption:
+    """Another way to sign in, shown as a button under the password form (e.g. "Sign in
+    with a passkey"): a catalog key and the Flask endpoint it leads to (called with
+    ``?interaction=``)."""
+
+    label_key: str
+    endpoint: str
+
+
 class WebContext:
+    # The login's second step (idp.web.mfa), set by create_blueprint.
+    second_step: SecondStep
+
     def __init__(self, provider: Callable[[], Provider], store: SessionStore,
-                 language: PageLanguage) -> None:
+                 language: PageLanguage, throttle: ThrottleConfig | None = None) -> None:
         self._provider = provider
         self.store = store
         self.language = language
+        self.throttle_config = throttle or ThrottleConfig()
+        # Second factors (idp.mfa.factors) and extra sign-in buttons; filled by
+        # create_blueprint and by each factor's views (docs/mfa.md).
+        self.factors = FactorRegistry()
+        self.login_options: list[LoginOption] = []
+        self._mfa: MultiFactor | None = None
+
+    @property
+    def mfa(self) -> MultiFactor:
+        """The MFA services (TOTP, recovery codes, policy, notices, throttle), built on
+        first use in each worker process, over the provider's database and store."""
+        if self._mfa is None:
+            provider = self.provider
+            self._mfa = MultiFactor.open(provider.directory.sessions,
+                                         provider.directory.fields, provider.short_lived,
+                                         self.throttle_config)
+        return self._mfa
 
     @property
     def provider(self) -> Provider:
@@ -79,8 +118,30 @@ class WebContext:
         assert browser.person_id is not None and browser.auth_time is not None
         if not self.provider.person_active(browser.person_id):
             return None
-        return Subject(browser.person_id, browser.auth_time, tuple(browser.amr) or ("pwd",),
-                       None, browser.sid)
+        amr = tuple(browser.amr) or ("pwd",)
+        return Subject(browser.person_id, browser.auth_time, amr, session_acr(amr),
+                       browser.sid)
+
+    # -- audit ---------------------------------------------------------------------------
+    def audit(self, event: str, *, person_id: str | None = None,
+              client_id: str | None = None, **details: Any) -> None:
+        """Record an authentication event (``idp.audit.events``) with the request's
+        address; ``details`` must not hold secrets or identifiers. A failed write is
+        logged, never shown to the person (docs/audit.md)."""
+        audit_log = self.provider.audit
+        if audit_log is None:
+            return
+        try:
+            audit_log.record(event, person_id=person_id, client_id=client_id,
+                             ip=self.client_address(), details=details)
+        except Exception:
+            log.exception("audit write failed", extra={"fields": {"event": event}})
+
+    @staticmethod
+    def client_address() -> str | None:
+        """The client's address as the server saw it (behind a proxy, configure the
+        proxy's forwarding and werkzeug's ProxyFix so this is the real client)."""
+        return request.remote_addr
 
     @staticmethod
     def csrf_ok(browser: BrowserSession | None) -> bool:

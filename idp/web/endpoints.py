@@ -62,6 +62,9 @@ class ProtocolViews:
     @oauth_errors
     def token(self) -> Response:
         response: Response = self.server.create_token_response()
+        schedule = self.provider.purge_schedule
+        if schedule is not None:
+            schedule.maybe_run()  # expired state, at most every few minutes (background)
         return response
 
     @oauth_errors
@@ -95,9 +98,16 @@ class ProtocolViews:
 
     @oauth_errors
     def jwks(self) -> Response:
-        return _json(self.provider.signing.jwks().to_dict(), 200,
-                     {"Access-Control-Allow-Origin": "*",
-                      "Cache-Control": "public, max-age=300"})
+        """The JWK Set, served from the in-process cache with an ETag; ``max-age`` is far
+        shorter than the time a retired key stays published (``ProviderConfig``)."""
+        published = self.provider.signing.published()
+        max_age = int(self.provider.config.jwks_max_age.total_seconds())
+        headers = {"Access-Control-Allow-Origin": "*", "ETag": published.etag,
+                   "Cache-Control": f"public, max-age={max_age}"}
+        if request.if_none_match.contains(published.etag.strip('"')):
+            return Response(status=304, headers=headers)
+        return Response(published.document, 200, headers=headers,
+                        content_type="application/json")
 
     @oauth_errors
     def openid_configuration(self) -> Response:

@@ -19,6 +19,7 @@ from authlib.common.urls import add_params_to_uri
 from flask import redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.audit import events
 from idp.oauth2.server import Provider
 from idp.oidc.rp_initiated_logout import EndSessionRequests, LogoutRequest, LogoutRequestError
 from idp.web.context import WebContext
@@ -64,6 +65,8 @@ class LogoutViews:
     def _end(self, browser: BrowserSession | None) -> None:
         if browser is not None:
             self.ctx.store.end(browser)
+            if browser.person_id is not None:
+                self.ctx.audit(events.LOGOUT, person_id=browser.person_id)
 
     # -- the endpoint --------------------------------------------------------------------
     def end_session(self) -> BaseResponse:

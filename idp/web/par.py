@@ -12,6 +12,7 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 from flask import Response
 
 from idp.oauth2.clients import RegisteredClient
+from idp.oauth2.rfc8707 import joined
 from idp.oauth2.rfc9126 import stored_parameters
 from idp.oauth2.server import EduTrustAuthorizationServer, Provider
 from idp.web.authorize import MAX_PARAM_LENGTH, AuthorizationViews
@@ -66,16 +67,19 @@ class PushedAuthorizationViews:
                            error.status_code or 401,
                            {k: v for k, v in headers.items() if k == "WWW-Authenticate"})
         form = oauth_request.form
-        if any(len(form.getlist(key)) > 1 for key in form):
+        if any(len(form.getlist(key)) > 1 for key in form if key != "resource"):
             return _error("invalid_request", "A parameter is repeated.")
         params = stored_parameters({key: form[key] for key in form})
+        if "resource" in form:  # RFC 8707: repeatable
+            params["resource"] = joined(form.getlist("resource"))
         if any(len(value) > MAX_PARAM_LENGTH for value in params.values()):
             return _error("invalid_request", "A parameter is too long.")
         if params.setdefault("client_id", client.client_id) != client.client_id:
             return _error("invalid_request", "'client_id' is not the authenticated client.")
         if "request_uri" in params:  # RFC 9126 2.1
             return _error("invalid_request", "'request_uri' cannot be pushed.")
-        refusal = AuthorizationViews.unsupported(params, client, pushed=True)
+        refusal = (AuthorizationViews.unsupported(params, client, pushed=True)
+                   or AuthorizationViews.invalid_extensions(self.provider, params))
         if refusal is not None:
             return _error(*refusal)
         try:

@@ -157,6 +157,30 @@ class SessionStore:
             self.end(previous)
         return self._insert(person_id=person_id, auth_time=_now(), amr=amr, data=data)
 
+    def elevate(self, previous: BrowserSession, amr: list[str]) -> BrowserSession:
+        """Step-up: the same login (same ``sid``, so relying parties see no logout) with
+        stronger ``amr`` and a new ``auth_time``, under a new cookie value and CSRF token
+        (a privilege change re-issues the cookie, as a login does)."""
+        cookie_value = secrets.token_urlsafe(32)
+        now = _now()
+        with self._sessions.begin() as session:
+            row = session.get(LoginSession, previous.id_hash)
+            if row is None or row.person_id != previous.person_id:
+                raise LookupError("the session ended")
+            fresh = LoginSession(id_hash=_digest(cookie_value), sid=row.sid,
+                                 person_id=row.person_id, auth_time=now, amr=amr,
+                                 csrf_token=secrets.token_urlsafe(32),
+                                 data={"pending": dict(previous.pending())},
+                                 created_at=row.created_at, last_seen_at=now,
+                                 expires_at=row.expires_at)
+            session.delete(row)
+            session.flush()
+            session.add(fresh)
+        created = _utc(fresh.created_at)
+        assert created is not None
+        return BrowserSession(fresh.id_hash, fresh.sid, fresh.csrf_token, fresh.person_id,
+                              now, amr, dict(fresh.data), created, cookie_value)
+
     def save(self, browser: BrowserSession) -> None:
         """Store changed ``data`` and mark the session as seen now."""
         with self._sessions.begin() as session:

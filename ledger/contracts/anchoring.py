@@ -44,7 +44,7 @@ def _parse_entries(raw: str) -> list[dict[str, Any]]:
                                       and _DIGEST.fullmatch(entry[name])):
                 raise ContractError(f"{name} must be 64 lowercase hex characters (SM3)")
         metadata = entry.get("metadata", {})
-        if not isinstance(metadata, dict) or len(canonical_json(metadata)) > 4096:
+        if not isinstance(metadata, dict) or (metadata and len(canonical_json(metadata)) > 4096):
             raise ContractError("metadata: an object of at most 4 KiB")
     return entries
 
@@ -56,10 +56,14 @@ class AnchoringContract(Contract):
     def anchor(self, ctx: Context, entries_json: str) -> bytes:
         entries = _parse_entries(entries_json)
         creator = ctx.creator
+        msp_id, tx_id = creator.msp_id, ctx.stub.tx_id
+        timestamp = format_time(ctx.stub.timestamp)
+        # One read of committed state for the whole batch (reads, and so the read set,
+        # are the same as reading key by key).
+        currents = ctx.stub.get_multiple_states([entry["key"] for entry in entries])
         anchored = []
-        for entry in entries:
+        for entry, current_raw in zip(entries, currents, strict=True):
             key = entry["key"]
-            current_raw = ctx.stub.get_state(key)
             previous = entry.get("previous")
             if current_raw is None:
                 if previous is not None:
@@ -71,16 +75,16 @@ class AnchoringContract(Contract):
                     raise ContractError(f"{key} is anchored already")
                 if previous != current["digest"]:
                     raise ContractError(f"{key}: previous does not name the current version")
-                if creator.msp_id != current["msp_id"]:
+                if msp_id != current["msp_id"]:
                     raise ContractError(f"{key}: only {current['msp_id']} may add versions")
                 version = current["version"] + 1
+            metadata = entry.get("metadata", {})
             record = {"key": key, "digest": entry["digest"], "version": version,
-                      "msp_id": creator.msp_id, "metadata": entry.get("metadata", {}),
-                      "previous": previous, "tx_id": ctx.stub.tx_id,
-                      "timestamp": format_time(ctx.stub.timestamp)}
+                      "msp_id": msp_id, "metadata": metadata, "previous": previous,
+                      "tx_id": tx_id, "timestamp": timestamp}
             ctx.stub.put_state(key, canonical_json(record))
-            anchored.append({k: record[k] for k in ("key", "digest", "version", "msp_id",
-                                                    "metadata", "previous")})
+            anchored.append({"key": key, "digest": entry["digest"], "version": version,
+                             "msp_id": msp_id, "metadata": metadata, "previous": previous})
         ctx.stub.set_event(ANCHOR_EVENT, canonical_json({"entries": anchored}))
         return canonical_json({"anchored": len(anchored)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -155,6 +155,9 @@ class PendingRow(LedgerBase):
 _STATE = select(StateRow.value, StateRow.block, StateRow.tx_num).where(
     StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
     StateRow.key == bindparam("key"))
+_STATES = select(StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num).where(
+    StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
+    StateRow.key.in_(bindparam("keys", expanding=True)))
 _VERSIONS = select(StateRow.key, StateRow.block, StateRow.tx_num).where(
     StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
     StateRow.key.in_(bindparam("keys", expanding=True)))
@@ -181,6 +184,12 @@ _PEEK_PENDING = select(PendingRow.seq, PendingRow.tx_id, PendingRow.envelope,
     bindparam("count"))
 _CUTTING_LOCK = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel")).values(
     height=ChannelRow.height)
+_INSERT_BLOCK = insert(BlockRow)
+_INSERT_PENDING = insert(PendingRow)
+_ADVANCE = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel")).values(
+    height=bindparam("new_height"), tree_size=bindparam("new_tree_size"))
+_ADVANCE_WITH_CONFIG = _ADVANCE.values(config=bindparam("new_config"))
+_DELETE_PENDING = delete(PendingRow).where(PendingRow.seq.in_(bindparam("seqs", expanding=True)))
 _NODE_QUERIES: dict[int, Select[int, int, bytes]] = {}
 _DRIVER_STATE: dict[tuple[str, str, str], tuple[str, list[str] | None]] = {}
 
@@ -195,6 +204,85 @@ def _driver_state_sql(dialect: Dialect) -> tuple[str, list[str] | None]:
         found = (str(compiled), list(positional) if positional is not None else None)
         _DRIVER_STATE[which] = found
     return found
+
+
+class _BulkInsert:
+    """A multi-row INSERT handed to the driver's ``executemany`` with the values already
+    in driver form (each column's SQLAlchemy bind processor applied), compiled once per
+    dialect from the same SQLAlchemy statement. For a block's thousands of rows this
+    skips SQLAlchemy's per-row parameter handling, which cost more than the insert."""
+
+    def __init__(self, build: Callable[[str], Any], columns: Sequence[str]) -> None:
+        self._build = build  # dialect name -> statement
+        self.columns = list(columns)
+        self._compiled: dict[tuple[str, str, str], tuple[str, list[int] | None,
+                                                          list[Any]]] = {}
+
+    def _for(self, dialect: Dialect) -> tuple[str, list[int] | None, list[Any]]:
+        which = (dialect.name, dialect.driver, dialect.paramstyle)
+        found = self._compiled.get(which)
+        if found is None:
+            statement = self._build(dialect.name)
+            compiled = statement.compile(dialect=dialect, column_keys=self.columns)
+            table = statement.table
+            # Bytes go to both drivers as they are (BLOB, bytea); other bind processors
+            # (SQLite's DateTime as text) are applied as SQLAlchemy would.
+            processors = [None if isinstance(table.c[name].type, LargeBinary)
+                          else table.c[name].type.bind_processor(dialect)
+                          for name in self.columns]
+            positional = compiled.positiontup
+            order = ([self.columns.index(name) for name in positional]
+                     if positional is not None else None)
+            found = (str(compiled), order, processors)
+            self._compiled[which] = found
+        return found
+
+    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` (tuples in the order of ``columns``) on ``conn``'s transaction."""
+        if not rows:
+            return
+        sql, order, processors = self._for(conn.dialect)
+        for i, process in enumerate(processors):
+            if process is not None:
+                rows = [(*row[:i], process(row[i]) if row[i] is not None else None,
+                         *row[i + 1:]) for row in rows]
+        params: list[Any]
+        if order is not None:
+            params = rows if order == list(range(len(self.columns))) else [
+                tuple(row[i] for i in order) for row in rows]
+        else:
+            params = [dict(zip(self.columns, row, strict=True)) for row in rows]
+        driver: Any = conn.connection.driver_connection
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(sql, params)
+        finally:
+            cursor.close()
+
+
+def _plain_insert(table: Any) -> Callable[[str], Any]:
+    return lambda _dialect: insert(table)
+
+
+def _state_upsert(dialect: str) -> Any:
+    insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_fn(StateRow)
+    return stmt.on_conflict_do_update(
+        index_elements=["channel_id", "namespace", "key"],
+        set_={"value": stmt.excluded.value, "block": stmt.excluded.block,
+              "tx_num": stmt.excluded.tx_num})
+
+
+_INSERT_TRANSACTIONS = _BulkInsert(_plain_insert(TransactionRow), (
+    "channel_id", "block", "tx_num", "tx_id", "envelope", "code", "leaf_start", "leaf_count"))
+_INSERT_LEAVES = _BulkInsert(_plain_insert(LeafRow), (
+    "channel_id", "leaf_index", "leaf", "block", "tx_id"))
+_INSERT_NODES = _BulkInsert(_plain_insert(NodeRow), (
+    "channel_id", "level", "node_index", "hash"))
+_INSERT_HISTORY = _BulkInsert(_plain_insert(HistoryRow), (
+    "channel_id", "namespace", "key", "block", "tx_num", "tx_id", "value", "timestamp"))
+_UPSERT_STATE = _BulkInsert(_state_upsert, (
+    "channel_id", "namespace", "key", "value", "block", "tx_num"))
 
 
 def _node_query(count: int) -> Select[int, int, bytes]:
@@ -262,6 +350,22 @@ class _Reads:
             cursor.close()
         return StateEntry(bytes(row[0]), Version(row[1], row[2])) if row else None
 
+    def states(self, namespace: str, keys: list[str]) -> dict[str, StateEntry]:
+        """Committed entries of many keys, a few queries for all (absent keys left out)."""
+        found: dict[str, StateEntry] = {}
+        if len(keys) == 1:
+            entry = self.state(namespace, keys[0])
+            if entry is not None:
+                found[keys[0]] = entry
+            return found
+        for i in range(0, len(keys), _CHUNK):
+            rows = self.conn.execute(_STATES, {"channel": self.channel,
+                                               "namespace": namespace,
+                                               "keys": keys[i: i + _CHUNK]})
+            for key, value, block, tx_num in rows:
+                found[key] = StateEntry(bytes(value), Version(block, tx_num))
+        return found
+
     def history(self, namespace: str, key: str) -> list[KeyModification]:
         rows = self.conn.execute(select(HistoryRow.tx_id, HistoryRow.block, HistoryRow.tx_num,
                                         HistoryRow.value, HistoryRow.timestamp)
@@ -306,6 +410,19 @@ class _Reads:
     def channel_row(self) -> Any:
         return self.conn.execute(_CHANNEL_ROW, {"channel": self.channel}).first()
 
+    def receipts(self, tx_ids: list[str]) -> dict[str, Receipt]:
+        found: dict[str, Receipt] = {}
+        for i in range(0, len(tx_ids), _CHUNK):
+            rows = self.conn.execute(_RECEIPTS, {"channel": self.channel,
+                                                 "tx_ids": tx_ids[i: i + _CHUNK]})
+            for tx_id, block, tx_num, code, leaf_start, leaf_count in rows:
+                found[tx_id] = Receipt(tx_id, block, tx_num, code, leaf_start, leaf_count)
+        return found
+
+    def pending_summary(self) -> tuple[int, dt.datetime | None]:
+        count, oldest = self.conn.execute(_PENDING_SUMMARY, {"channel": self.channel}).one()
+        return int(count), _utc(oldest) if oldest else None
+
     def header(self, number: int) -> BlockHeader | None:
         raw = self.conn.scalar(_HEADER, {"channel": self.channel, "number": number})
         return BlockHeader.decode(raw) if raw is not None else None
@@ -340,66 +457,52 @@ class BlockWriter(_Reads):
                     pending_seqs: list[int], new_config: bytes | None) -> None:
         header = block.header
         c = self.channel
-        self.conn.execute(insert(BlockRow), [{
+        self.conn.execute(_INSERT_BLOCK, [{
             "channel_id": c, "number": header.number, "header": header.encode(),
             "hash": header.hash, "signature": block.signature, "signer": block.signer}])
-        tx_rows, leaf_rows, next_leaf = [], [], first_leaf
+        number = header.number
+        tx_rows: list[tuple[Any, ...]] = []
+        leaf_rows: list[tuple[Any, ...]] = []
+        next_leaf = first_leaf
         for num, (envelope, code, tx_id, tx_leaves) in enumerate(
                 zip(block.envelopes, codes, tx_ids, leaves, strict=True)):
-            tx_rows.append({"channel_id": c, "block": header.number, "tx_num": num,
-                            "tx_id": tx_id, "envelope": envelope, "code": code,
-                            "leaf_start": next_leaf if tx_leaves else None,
-                            "leaf_count": len(tx_leaves)})
+            tx_rows.append((c, number, num, tx_id, envelope, code,
+                            next_leaf if tx_leaves else None, len(tx_leaves)))
             for leaf in tx_leaves:
-                leaf_rows.append({"channel_id": c, "leaf_index": next_leaf, "leaf": leaf,
-                                  "block": header.number, "tx_id": tx_id})
+                leaf_rows.append((c, next_leaf, leaf, number, tx_id))
                 next_leaf += 1
-        self.conn.execute(insert(TransactionRow), tx_rows)
-        if leaf_rows:
-            self.conn.execute(insert(LeafRow), leaf_rows)
-        if nodes:
-            self.conn.execute(insert(NodeRow), [
-                {"channel_id": c, "level": a.level, "node_index": a.index, "hash": h}
-                for a, h in nodes])
+        _INSERT_TRANSACTIONS.run(self.conn, tx_rows)
+        _INSERT_LEAVES.run(self.conn, leaf_rows)
+        _INSERT_NODES.run(self.conn, [(c, a.level, a.index, h) for a, h in nodes])
         if writes:
             self._apply_state(writes, timestamp)
-        values: dict[str, Any] = {"height": header.number + 1, "tree_size": header.tree_size}
+        advance: dict[str, Any] = {"channel": c, "new_height": header.number + 1,
+                                   "new_tree_size": header.tree_size}
         if new_config is not None:
-            values["config"] = new_config
-        self.conn.execute(update(ChannelRow).where(ChannelRow.channel_id == c).values(**values))
+            advance["new_config"] = new_config
+            self.conn.execute(_ADVANCE_WITH_CONFIG, advance)
+        else:
+            self.conn.execute(_ADVANCE, advance)
         for i in range(0, len(pending_seqs), _CHUNK):
-            self.conn.execute(delete(PendingRow).where(
-                PendingRow.seq.in_(pending_seqs[i: i + _CHUNK])))
+            self.conn.execute(_DELETE_PENDING, {"seqs": pending_seqs[i: i + _CHUNK]})
 
     def _apply_state(self, writes: list[tuple[str, str, bytes | None, Version, str]],
                      timestamp: dt.datetime) -> None:
         c = self.channel
-        history = [{"channel_id": c, "namespace": ns, "key": k, "block": v.block,
-                    "tx_num": v.tx_num, "tx_id": tx_id, "value": value,
-                    "timestamp": timestamp} for ns, k, value, v, tx_id in writes]
-        self.conn.execute(insert(HistoryRow), history)
+        _INSERT_HISTORY.run(self.conn, [(c, ns, k, v.block, v.tx_num, tx_id, value, timestamp)
+                                        for ns, k, value, v, tx_id in writes])
         # The last write of a key in the block wins.
         final: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
         for ns, k, value, v, _ in writes:
             final[(ns, k)] = (value, v)
         deletes = [(ns, k) for (ns, k), (value, _) in final.items() if value is None]
-        upserts = [{"channel_id": c, "namespace": ns, "key": k, "value": value,
-                    "block": v.block, "tx_num": v.tx_num}
-                   for (ns, k), (value, v) in final.items() if value is not None]
         for i in range(0, len(deletes), _CHUNK):
             self.conn.execute(delete(StateRow).where(
                 StateRow.channel_id == c,
                 tuple_(StateRow.namespace, StateRow.key).in_(deletes[i: i + _CHUNK])))
-        if upserts:
-            dialect = self.conn.dialect.name
-            insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            stmt = insert_fn(StateRow)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["channel_id", "namespace", "key"],
-                set_={"value": stmt.excluded.value, "block": stmt.excluded.block,
-                      "tx_num": stmt.excluded.tx_num})
-            for i in range(0, len(upserts), 1000):
-                self.conn.execute(stmt, upserts[i: i + 1000])
+        _UPSERT_STATE.run(self.conn, [(c, ns, k, value, v.block, v.tx_num)
+                                      for (ns, k), (value, v) in final.items()
+                                      if value is not None])
 
 
 class SqlLedgerStore:
@@ -462,7 +565,7 @@ class SqlLedgerStore:
                 ) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(PendingRow), [{
+                conn.execute(_INSERT_PENDING, [{
                     "channel_id": channel, "tx_id": tx_id, "envelope": envelope,
                     "config_tx": int(config_tx), "received_at": dt.datetime.now(dt.UTC)}])
         except IntegrityError:
@@ -471,7 +574,7 @@ class SqlLedgerStore:
     def enqueue_many(self, channel: str, items: list[tuple[str, bytes]]) -> None:
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
-            conn.execute(insert(PendingRow), [
+            conn.execute(_INSERT_PENDING, [
                 {"channel_id": channel, "tx_id": t, "envelope": e, "config_tx": 0,
                  "received_at": now} for t, e in items])
 
@@ -496,8 +599,7 @@ class SqlLedgerStore:
 
     def pending_summary(self, channel: str) -> tuple[int, dt.datetime | None]:
         with self.engine.connect() as conn:
-            count, oldest = conn.execute(_PENDING_SUMMARY, {"channel": channel}).one()
-        return int(count), _utc(oldest) if oldest else None
+            return _Reads(conn, channel).pending_summary()
 
     def is_pending(self, tx_id: str) -> bool:
         with self.engine.connect() as conn:
@@ -516,14 +618,8 @@ class SqlLedgerStore:
         return Receipt(tx_id, *row) if row else None
 
     def receipts(self, channel: str, tx_ids: list[str]) -> dict[str, Receipt]:
-        found: dict[str, Receipt] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(tx_ids), _CHUNK):
-                rows = conn.execute(_RECEIPTS, {"channel": channel,
-                                                "tx_ids": tx_ids[i: i + _CHUNK]})
-                for tx_id, block, tx_num, code, leaf_start, leaf_count in rows:
-                    found[tx_id] = Receipt(tx_id, block, tx_num, code, leaf_start, leaf_count)
-        return found
+            return _Reads(conn, channel).receipts(tx_ids)
 
     def get_state(self, channel: str, namespace: str, key: str) -> StateEntry | None:
         with self.engine.connect() as conn:

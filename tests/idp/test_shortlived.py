@@ -60,12 +60,49 @@ def test_of_many_concurrent_adders_exactly_one_wins(store: ShortLivedStore) -> N
     assert results.count(True) == 1 and len(results) == 16
 
 
+def test_a_stored_value_is_taken_once(store: ShortLivedStore) -> None:
+    store.put("webauthn:c1", '{"person": "p"}', 60)
+    store.put("webauthn:c2", "other", 60)
+    assert store.take("webauthn:c1") == '{"person": "p"}'
+    assert store.take("webauthn:c1") is None
+    assert store.take("webauthn:never") is None
+    assert store.take("webauthn:c2") == "other"
+
+
+def test_of_many_concurrent_takers_exactly_one_gets_the_value(store: ShortLivedStore) -> None:
+    store.put("webauthn:race", "challenge", 60)
+    results: list[str | None] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        got = store.take("webauthn:race")
+        with lock:
+            results.append(got)
+
+    threads = [threading.Thread(target=take) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("challenge") == 1 and results.count(None) == 15
+
+
+def test_a_stored_value_expires() -> None:
+    clock = FakeClock()
+    store = InProcessStore(clock=clock)
+    store.put("webauthn:c", "v", 300)
+    clock.now += 301
+    assert store.take("webauthn:c") is None
+
+
 @pytest.mark.parametrize("ttl", [0, -5])
 def test_non_positive_ttl_is_refused(store: ShortLivedStore, ttl: int) -> None:
     with pytest.raises(ValueError):
         store.add_if_absent("k", ttl)
     with pytest.raises(ValueError):
         store.incr("k", ttl)
+    with pytest.raises(ValueError):
+        store.put("k", "v", ttl)
 
 
 def test_in_process_key_can_be_added_again_after_it_expires() -> None:

@@ -233,7 +233,10 @@ def test_the_cli_exits_1_for_a_tampered_bundle(tmp_path: Path, valid_bundle: dic
 def test_the_cli_exits_2_for_what_it_cannot_read(tmp_path: Path,
                                                  valid_bundle: dict[str, Any],
                                                  anchors: dict[str, Any],
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # No --trust-anchors and nothing pinned in $EDUTRUST_HOME: exit 2.
+    monkeypatch.setenv("EDUTRUST_HOME", str(tmp_path / "no-such-home"))
     trust = write(tmp_path / "anchors.json", anchors)
     garbage = tmp_path / "garbage.json"
     garbage.write_bytes(b"\x00\x01 not a bundle")

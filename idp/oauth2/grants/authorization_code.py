@@ -1,7 +1,8 @@
 """The authorization code grant (RFC 6749 4.1) and its code store.
 
 A code is stored as its SM3 digest with everything the token endpoint must check or
-echo (client, redirect URI, scope, PKCE challenge, nonce, login facts). Redemption marks
+echo (client, redirect URI, scope, PKCE challenge, nonce, login facts, the OIDC
+``claims`` request and RFC 8707 resources). Redemption marks
 it used atomically; a second redemption fails and revokes every token the first one
 produced (RFC 6749 4.1.2, RFC 9700 4.5).
 """
@@ -22,7 +23,9 @@ from sqlalchemy.orm import sessionmaker
 from idp.oauth2.clients import RegisteredClient
 from idp.oauth2.config import ProviderConfig
 from idp.oauth2.models import AuthorizationCode, utc
+from idp.oauth2.rfc8707 import ResourceBoundGrant, split, token_resources
 from idp.oauth2.tokens import Subject, TokenService, digest, now_utc
+from idp.oidc.claims_parameter import ClaimsRequest, parse_claims_request
 
 
 @dataclass
@@ -41,6 +44,11 @@ class CodeRecord(AuthorizationCodeMixin):  # type: ignore[misc]
     acr: str | None
     amr: list[str]
     sid: str | None
+    claims: dict[str, Any] | None = None
+    resources: list[str] | None = None
+
+    def claims_request(self) -> ClaimsRequest:
+        return ClaimsRequest.from_stored(self.claims)
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -78,6 +86,9 @@ class CodeStore:
         client: RegisteredClient = request.client
         data = request.payload.data
         created = now_utc()
+        # Both were validated by the authorization endpoint before the code was issued.
+        claims = parse_claims_request(data.get("claims")).to_stored()
+        resources = split(data.get("resource"))
         row = AuthorizationCode(
             id=str(uuid.uuid4()), code_hash=digest(code), client_id=client.client_id,
             person_id=subject.person_id, redirect_uri=request.payload.redirect_uri,
@@ -85,7 +96,7 @@ class CodeStore:
             code_challenge=data.get("code_challenge") or None,
             code_challenge_method=data.get("code_challenge_method") or None,
             auth_time=subject.auth_time, acr=subject.acr, amr=list(subject.amr),
-            sid=subject.sid, created_at=created,
+            sid=subject.sid, claims=claims, resources=resources or None, created_at=created,
             expires_at=created + self._config.authorization_code_ttl, used_at=None)
         with self._sessions.begin() as session:
             session.add(row)
@@ -121,10 +132,11 @@ class CodeStore:
                           code_challenge=row.code_challenge,
                           code_challenge_method=row.code_challenge_method,
                           auth_time=auth_time, acr=row.acr, amr=list(row.amr or []),
-                          sid=row.sid)
+                          sid=row.sid, claims=row.claims, resources=list(row.resources or []))
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class AuthorizationCodeGrant(ResourceBoundGrant,
+                             grants.AuthorizationCodeGrant):  # type: ignore[misc]
     """Authlib's grant on our code store. ``server`` is ``EduTrustAuthorizationServer``."""
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
@@ -133,6 +145,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         self.server.codes.save(code, request)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # RFC 8707 2.2: the token may be narrowed to resources within the grant.
+        code: CodeRecord = self.request.authorization_code
+        granted = code.resources or []
+        self.request.granted_resources = granted
+        self.request.audience = self.server.resources.narrow(token_resources(self.request),
+                                                             granted)
+        self.request.claims_request = code.claims
 
     def query_authorization_code(self, code: str, client: RegisteredClient) -> CodeRecord | None:
         record: CodeRecord | None = self.server.codes.redeem(code, client)

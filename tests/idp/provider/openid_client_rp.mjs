@@ -2,16 +2,21 @@
 // tests/idp/provider/test_openid_client.py against the live EduTrust server.
 //
 // Usage: node openid_client_rp.mjs '<json>'  where the JSON object has
-//   step:    "authorize" | "complete"
+//   step:    "authorize" | "complete" | "par_authorize" | "par_complete"
 //   issuer, client_id, client_secret, redirect_uri, id_token_alg, scope
-//   and for "complete": callback_url, code_verifier, state, nonce.
+//   and for "complete" / "par_complete": callback_url, code_verifier, state, nonce;
+//   for "par_complete" also post_logout_redirect_uri.
 // "authorize" prints {authorization_url, code_verifier, state, nonce}; the Python test
 // plays the browser (login and consent) and calls "complete" with the URL the provider
 // redirected to. "complete" runs the code grant (openid-client checks iss per RFC 9207,
 // state, nonce, PKCE, and with non-repudiation checks the ID token signature), the
 // refresh grant, UserInfo, introspection, revocation and the client credentials grant,
-// and prints what it saw as one JSON object. Any failure exits non-zero with the error
-// (name, code, message) as JSON on stderr.
+// and prints what it saw as one JSON object. "par_authorize" pushes the authorization
+// request (RFC 9126) and prints the short authorization URL; "par_complete" redeems the
+// code, refreshes (openid-client validates the new ID token the refresh returns, OIDC
+// Core 12.2) and builds the RP-Initiated Logout URL with the refreshed ID token as
+// id_token_hint, which the Python test then follows in the browser. Any failure exits
+// non-zero with the error (name, code, message) as JSON on stderr.
 //
 // The issuer is plain http on loopback, so allowInsecureRequests is enabled; that is
 // the only reason it is used.
@@ -127,8 +132,54 @@ async function complete(args) {
   };
 }
 
+async function parAuthorize(args) {
+  const config = await configure(args);
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  stage = 'pushed authorization request';
+  const url = await client.buildAuthorizationUrlWithPAR(config, {
+    redirect_uri: args.redirect_uri,
+    scope: args.scope,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { authorization_url: url.href, code_verifier: codeVerifier, state, nonce };
+}
+
+async function parComplete(args) {
+  const config = await configure(args);
+  client.enableNonRepudiationChecks(config);
+  stage = 'authorization code grant after PAR';
+  const tokens = await client.authorizationCodeGrant(config, new URL(args.callback_url), {
+    pkceCodeVerifier: args.code_verifier,
+    expectedState: args.state,
+    expectedNonce: args.nonce,
+    idTokenExpected: true,
+  });
+  stage = 'refresh token grant with an ID token';
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  stage = 'end session URL';
+  const logoutState = client.randomState();
+  const endSession = client.buildEndSessionUrl(config, {
+    id_token_hint: refreshed.id_token,
+    post_logout_redirect_uri: args.post_logout_redirect_uri,
+    state: logoutState,
+  });
+  return {
+    id_token_claims: tokens.claims(),
+    refresh_id_token_claims: refreshed.id_token ? refreshed.claims() : null,
+    end_session_url: endSession.href,
+    logout_state: logoutState,
+  };
+}
+
 const args = JSON.parse(process.argv[2]);
-const steps = { authorize, complete };
+const steps = {
+  authorize, complete, par_authorize: parAuthorize, par_complete: parComplete,
+};
 try {
   const result = await steps[args.step](args);
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -50,18 +50,37 @@ def registry(sessions, keys: SoftwareKeyProvider) -> ClientRegistry:  # type: ig
 
 def test_jwks_publishes_current_and_recently_retired_key_versions(
         keys: SoftwareKeyProvider) -> None:
-    signing = SigningKeys(keys, CONFIG)
+    now = [100.0]
+    signing = SigningKeys(keys, CONFIG, clock=lambda: now[0])
     before = signing.sign({"sub": "x", "exp": 4_000_000_000}, alg="SM2")
     keys.rotate(CONFIG.sm2_key_id)
     kids = {key.kid for key in signing.jwks()}
     assert {"platform-signing.v1", "platform-signing.v2", "oidc-es256.v1",
             "oidc-rs256.v1"} == kids
     decode_jwt(before, signing.jwks(), algorithms=["SM2"])  # old tokens still verify
+    # A worker keeps its signing key handle for signing_key_recheck, then follows.
+    kept = signing.sign({"sub": "x", "exp": 4_000_000_000}, alg="SM2")
+    assert '"platform-signing.v1"' in base64.urlsafe_b64decode(
+        kept.split(".")[0] + "==").decode()
+    now[0] += CONFIG.signing_key_recheck.total_seconds()
     after = signing.sign({"sub": "x", "exp": 4_000_000_000}, alg="SM2")
     header = base64.urlsafe_b64decode(after.split(".")[0] + "==").decode()
     assert '"platform-signing.v2"' in header
     later = dt.datetime.now(dt.UTC) + CONFIG.retired_key_publication + dt.timedelta(minutes=1)
     assert "platform-signing.v1" not in {key.kid for key in signing.jwks(later)}
+
+
+def test_verification_keys_are_cached_but_reread_for_an_unknown_kid(
+        keys: SoftwareKeyProvider) -> None:
+    now = [100.0]
+    signing = SigningKeys(keys, CONFIG, clock=lambda: now[0])
+    assert "oidc-es256.v2" not in {key.kid for key in signing.verification_keys()}
+    keys.rotate(CONFIG.es256_key_id)
+    assert "oidc-es256.v2" not in {key.kid for key in signing.verification_keys()}
+    # A token under the new version makes the worker look again at once.
+    assert "oidc-es256.v2" in {key.kid for key in signing.verification_keys("oidc-es256.v2")}
+    now[0] += CONFIG.signing_key_recheck.total_seconds()
+    assert "oidc-es256.v2" in {key.kid for key in signing.verification_keys()}
 
 
 @pytest.mark.parametrize("alg", ["SM2", "ES256", "RS256"])

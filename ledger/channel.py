@@ -318,23 +318,33 @@ class Channel:
             raise ContractError(f"no contract {name} on channel {self.channel_id}")
         return contract
 
-    def _simulate(self, proposal: Proposal, creator: Identity, *, read_only: bool
-                  ) -> tuple[Response, SimulationStub]:
+    def _simulate(self, proposal: Proposal, creator: Identity, *, read_only: bool,
+                  reads: _CommittedReads | None = None) -> tuple[Response, SimulationStub]:
+        """Run the contract against committed state, through ``reads`` if given (a
+        connection the caller holds), else through a connection of its own."""
         contract = self._contract(proposal.contract)
         kind, method = contract.function(proposal.function)
         if read_only != (kind == "query"):
             raise ContractError(f"{proposal.function} is a {kind}; "
                                 f"{'evaluate' if kind == 'query' else 'submit'} it")
-        with self.store.reads(self.channel_id) as reads:
-            stub = SimulationStub(_StateView(reads, proposal.contract), proposal.tx_id,
-                                  Creator(creator.msp_id, creator.role, creator.id_bytes),
-                                  proposal.timestamp, read_only=read_only)
-            try:
-                result = method(Context(stub), *proposal.args)
-            except ContractError as exc:
-                return Response(400, str(exc)), stub
-            except TypeError as exc:  # wrong number of arguments
-                return Response(400, f"bad arguments: {exc}"), stub
+        if reads is None:
+            with self.store.reads(self.channel_id) as own:
+                return self._run_contract(proposal, creator, method, own, read_only)
+        return self._run_contract(proposal, creator, method, reads, read_only)
+
+    @staticmethod
+    def _run_contract(proposal: Proposal, creator: Identity, method: Any,
+                      reads: _CommittedReads, read_only: bool
+                      ) -> tuple[Response, SimulationStub]:
+        stub = SimulationStub(_StateView(reads, proposal.contract), proposal.tx_id,
+                              Creator(creator.msp_id, creator.role, creator.id_bytes),
+                              proposal.timestamp, read_only=read_only)
+        try:
+            result = method(Context(stub), *proposal.args)
+        except ContractError as exc:
+            return Response(400, str(exc)), stub
+        except TypeError as exc:  # wrong number of arguments
+            return Response(400, f"bad arguments: {exc}"), stub
         payload = result.encode() if isinstance(result, str) else (result or b"")
         return Response(200, "", payload), stub
 
@@ -377,7 +387,19 @@ class Channel:
     def endorse(self, client: SigningIdentity, contract: str, function: str,
                 *args: str) -> Transaction:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
-        config = self.config()
+        # The configuration is read on the connection the first endorser then simulates
+        # through (in this thread); the other endorsers run on the pool, each with its
+        # own connection.
+        with self.store.reads(self.channel_id) as reads:
+            row = reads.channel_row()
+            if row is None:
+                raise LedgerError(f"no channel {self.channel_id}")
+            config = self._decoded_config(bytes(row[0]))
+            return self._endorse(config, reads, client, contract, function, args)
+
+    def _endorse(self, config: ChannelConfig, reads: _CommittedReads,
+                 client: SigningIdentity, contract: str, function: str,
+                 args: tuple[str, ...]) -> Transaction:
         try:  # as Fabric's endorsers do: refuse a creator the channel would not accept
             self.identities.resolve(config, client.id_bytes, dt.datetime.now(dt.UTC))
         except LedgerError as exc:
@@ -394,8 +416,10 @@ class Channel:
         agreed: list[ProposalResults] = []
         agreed_lock = threading.Lock()
 
-        def run(peer: Peer) -> tuple[ProposalResults, Endorsement]:
-            response, stub = self._simulate(proposal, client, read_only=False)
+        def run(peer: Peer, through: _CommittedReads | None = None
+                ) -> tuple[ProposalResults, Endorsement]:
+            response, stub = self._simulate(proposal, client, read_only=False,
+                                            reads=through)
             results = ProposalResults(proposal_hash, stub.rwset(), response, stub.event)
             if response.status != 200:
                 raise ContractError(response.message)
@@ -408,8 +432,16 @@ class Channel:
             return results, Endorsement(peer.identity.id_bytes,
                                         peer.identity.sign(results.signed_bytes()))
 
-        outcomes = list(self._pool.map(run, endorsers)) if len(endorsers) > 1 else \
-            [run(endorsers[0])]
+        others = [self._pool.submit(run, peer) for peer in endorsers[1:]]
+        try:
+            outcomes = [run(endorsers[0], reads)]
+        finally:
+            # Wait for the others even if this one failed: nothing may outlive the call.
+            done = [f.exception() for f in others]
+        for future, error in zip(others, done, strict=True):
+            if error is not None:
+                raise error
+            outcomes.append(future.result())
         first = outcomes[0][0]
         if any(r is not first and r != first for r, _ in outcomes):
             raise LedgerError("endorsers returned different results (non-deterministic "

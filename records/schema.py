@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from records.compiled_schema import Test, Unsupported, compile_schema
 from records.errors import MalformedRecord, SchemaViolation, UnknownSchema
 
 SCHEMA_FOLDER = Path(__file__).parent / "schemas"
@@ -33,7 +35,8 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 @dataclass(frozen=True)
 class ContentSchema:
     """One schema file: its ``$id``, the type and version it describes, the pointers
-    of person-linked values and a compiled validator."""
+    of person-linked values and its validators (``is_valid``: records.compiled_schema's
+    fast test, when the schema compiles)."""
 
     record_type: str
     version: int
@@ -41,6 +44,7 @@ class ContentSchema:
     person_linked: tuple[str, ...]
     document: dict[str, Any]
     validator: Draft202012Validator
+    is_valid: Test | None = None
 
 
 def _load(path: Path) -> ContentSchema:
@@ -50,7 +54,14 @@ def _load(path: Path) -> ContentSchema:
     # (check_schema costs about 0.3 s per file, too much for every process start).
     pointers = tuple(document.get(PERSON_LINKED, ()))
     return ContentSchema(name, int(version), document["$id"], pointers, document,
-                         Draft202012Validator(document))
+                         Draft202012Validator(document), _fast_test(document))
+
+
+def _fast_test(document: dict[str, Any]) -> Test | None:
+    try:
+        return compile_schema(document)
+    except (Unsupported, re.error):
+        return None
 
 
 @functools.cache
@@ -86,7 +97,12 @@ def _pointer(path: Iterator[Any] | Any) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def _problems(validator: Draft202012Validator, instance: Any) -> list[tuple[str, str]]:
+def _problems(validator: Draft202012Validator, instance: Any,
+              is_valid: Test | None = None) -> list[tuple[str, str]]:
+    # Valid documents are the common case: the compiled test decides them alone; only
+    # a document it rejects goes through jsonschema, for its messages.
+    if is_valid is not None and is_valid(instance):
+        return []
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [(_pointer(e.absolute_path), e.message) for e in errors]
 
@@ -142,7 +158,7 @@ def validate_content(record_type: str, version: int, content: Any) -> ContentSch
     """Raise ``SchemaViolation`` (listing every problem) unless ``content`` satisfies the
     schema of ``record_type`` at ``version``; returns that schema."""
     schema = content_schema(record_type, version)
-    problems = _problems(schema.validator, content)
+    problems = _problems(schema.validator, content, schema.is_valid)
     if not problems and isinstance(content, dict):
         problems = _semantic_problems(record_type, content)
     if problems:
@@ -153,14 +169,16 @@ def validate_content(record_type: str, version: int, content: Any) -> ContentSch
 
 
 @functools.cache
-def _envelope_validator() -> Draft202012Validator:
+def _envelope_validator() -> tuple[Draft202012Validator, Test | None]:
     path = SCHEMA_FOLDER / f"{ENVELOPE}-1.json"
-    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return Draft202012Validator(document), _fast_test(document)
 
 
 def validate_envelope(document: Any) -> None:
     """Raise ``MalformedRecord`` unless ``document`` has the envelope's shape."""
-    problems = _problems(_envelope_validator(), document)
+    validator, is_valid = _envelope_validator()
+    problems = _problems(validator, document, is_valid)
     if problems:
         summary = "; ".join(f"{p or '/'}: {m}" for p, m in problems[:5])
         raise MalformedRecord(f"not a record envelope: {summary}")

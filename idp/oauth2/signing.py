@@ -165,7 +165,7 @@ class SigningKeys:
                 and (kid is None or kid in cached[1])):
             return cached[0].key_set
         published = self.published()
-        kids = frozenset(kid for _alg, kid, _version in published.versions)
+        kids = frozenset(name for _alg, name, _version in published.versions)
         self._verifying = (published, kids, now)
         return published.key_set
 

@@ -19,7 +19,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/edutrust init --demo
 	@echo "Demo: open http://127.0.0.1:8000/demo/ and log in as demo.teacher or demo.student"
-	@echo "(their passwords are printed above when first created; see also docs/operations.md)"
+	@echo "(their passwords are printed above when first created; see also docs/operations.md;"
+	@echo " teachers need a second factor, so demo.teacher sets up TOTP at the first login)"
 	$(BIN)/edutrust serve --host 127.0.0.1 --port 8000
 
 # The npm packages the interop tests drive (openid-client) and the benchmark's peer

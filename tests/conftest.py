@@ -46,11 +46,12 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"--require-services: service unreachable: {exc}", returncode=2)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema."""
+@contextmanager
+def scratch_database(folder: Path, name: str = "edutrust.db") -> Iterator[str]:
+    """The URL of a database nobody else uses: a SQLite file in ``folder``, or a fresh
+    PostgreSQL schema when EDUTRUST_TEST_DATABASE_URL is set (dropped afterwards)."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'edutrust.db'}"
+        yield f"sqlite:///{folder / name}"
         return
     schema = "t_" + uuid.uuid4().hex[:16]
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -63,6 +64,13 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A database nobody else uses (see ``scratch_database``)."""
+    with scratch_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

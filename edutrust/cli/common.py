@@ -7,11 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edutrust import i18n
 from edutrust.settings import language_from_env
+
+if TYPE_CHECKING:
+    from edutrust.platform import Platform
 
 
 class CliError(Exception):
@@ -72,3 +76,28 @@ def write_file(path: str, data: bytes, *, private: bool = False) -> None:
             fh.write(data)
     except OSError as exc:
         raise CliError("cli.file_unwritable", path=path, reason=exc.strerror or exc) from None
+
+
+def open_initialised_platform(database_error_key: str) -> Platform:
+    """The platform of ``$EDUTRUST_HOME`` with its schema in place: a database that cannot
+    be read answers ``database_error_key`` (with ``reason``), one without the schema asks
+    for ``edutrust init``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from edutrust import database
+    from edutrust.platform import PlatformError, open_platform
+    from edutrust.settings import Settings
+
+    try:
+        platform = open_platform(Settings.from_env())
+    except PlatformError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    try:
+        revision = database.current_revision(platform.engine)
+    except SQLAlchemyError as exc:
+        platform.engine.dispose()
+        raise CliError(database_error_key, reason=exc.__class__.__name__) from None
+    if revision is None:
+        platform.engine.dispose()
+        raise CliError("init.not_initialised")
+    return platform

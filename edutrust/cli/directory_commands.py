@@ -16,29 +16,24 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from edutrust import database, i18n
-from edutrust.cli.common import CliError, NegativeAnswer, emit_json, read_file, say
-from edutrust.platform import Platform, PlatformError, open_platform
-from edutrust.settings import Settings, language_from_env
+from edutrust import i18n
+from edutrust.cli.common import (
+    CliError,
+    NegativeAnswer,
+    emit_json,
+    open_initialised_platform,
+    read_file,
+    say,
+)
+from edutrust.platform import Platform
+from edutrust.settings import language_from_env
 from idp.directory import DirectoryError, ImportFileError
 from idp.directory.importer import describe, import_csv
 from idp.directory.service import Directory
 
 
 def _platform() -> Platform:
-    try:
-        platform = open_platform(Settings.from_env())
-    except PlatformError as exc:
-        raise CliError(exc.key, **exc.values) from None
-    try:
-        revision = database.current_revision(platform.engine)
-    except SQLAlchemyError as exc:
-        platform.engine.dispose()
-        raise CliError("directory.database_error", reason=exc.__class__.__name__) from None
-    if revision is None:
-        platform.engine.dispose()
-        raise CliError("init.not_initialised")
-    return platform
+    return open_initialised_platform("directory.database_error")
 
 
 class _ProgressBar:

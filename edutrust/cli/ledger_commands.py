@@ -15,11 +15,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from crypto.sm3 import sm3
-from edutrust import database, i18n
-from edutrust.cli.common import CliError, NegativeAnswer, emit_json, read_file, say, write_file
+from edutrust import i18n
+from edutrust.cli.common import (
+    CliError,
+    NegativeAnswer,
+    emit_json,
+    open_initialised_platform,
+    read_file,
+    say,
+    write_file,
+)
 from edutrust.ledger_setup import (
     CHANNEL,
     ORGANISATIONS,
@@ -28,8 +35,8 @@ from edutrust.ledger_setup import (
     load_organisations,
     open_channel,
 )
-from edutrust.platform import Platform, PlatformError, open_platform
-from edutrust.settings import Settings, language_from_env
+from edutrust.platform import Platform
+from edutrust.settings import language_from_env
 from ledger.audit import audit_channel
 from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
 from ledger.channel import Channel, TransactionRejected
@@ -57,20 +64,7 @@ def _b64(raw: bytes) -> str:
 
 
 def _platform() -> Platform:
-    """The platform, with its schema in place (else: run ``edutrust init``)."""
-    try:
-        platform = open_platform(Settings.from_env())
-    except PlatformError as exc:
-        raise CliError(exc.key, **exc.values) from None
-    try:
-        revision = database.current_revision(platform.engine)
-    except SQLAlchemyError as exc:
-        platform.engine.dispose()
-        raise CliError("ledger.error", reason=exc.__class__.__name__) from None
-    if revision is None:
-        platform.engine.dispose()
-        raise CliError("init.not_initialised")
-    return platform
+    return open_initialised_platform("ledger.error")
 
 
 @contextmanager

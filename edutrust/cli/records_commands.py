@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from edutrust.cli.common import CliError, NegativeAnswer, emit_json, read_file, say
+from edutrust.cli.common import (
+    CliError,
+    NegativeAnswer,
+    emit_json,
+    open_initialised_platform,
+    read_file,
+    say,
+)
 
 if TYPE_CHECKING:
     from edutrust.platform import Platform
@@ -85,25 +92,7 @@ def verify(bundle: str, anchors: str | None) -> None:
 
 
 def _platform() -> Platform:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from edutrust import database
-    from edutrust.platform import PlatformError, open_platform
-    from edutrust.settings import Settings
-
-    try:
-        platform = open_platform(Settings.from_env())
-    except PlatformError as exc:
-        raise CliError(exc.key, **exc.values) from None
-    try:
-        revision = database.current_revision(platform.engine)
-    except SQLAlchemyError as exc:
-        platform.engine.dispose()
-        raise CliError("records.database_error", reason=exc.__class__.__name__) from None
-    if revision is None:
-        platform.engine.dispose()
-        raise CliError("init.not_initialised")
-    return platform
+    return open_initialised_platform("records.database_error")
 
 
 @records.command("trust-anchors")

@@ -64,7 +64,7 @@ class ProviderConfig:
     # Scopes a client registered without a scope list does not get: it must name them.
     # Registering and reviewing records act for an organisation, so a relying platform
     # gets them only when an operator registers it for them by name.
-    explicit_scopes: tuple[str, ...] = ("records:submit", "records:review") + ADMIN_SCOPES
+    explicit_scopes: tuple[str, ...] = ("records:submit", "records:review", *ADMIN_SCOPES)
     # RP-Initiated Logout: an expired ``id_token_hint`` is still accepted (the spec asks
     # the OP not to be picky) if it expired less than this long ago; relying parties keep
     # their ID token for as long as their refresh tokens live.

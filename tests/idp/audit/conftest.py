@@ -3,32 +3,27 @@ each test starts from an empty audit log."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import delete
 
 from edutrust.platform import Platform, initialise
 from edutrust.settings import Settings
 from idp.audit.chain import GENESIS
 from idp.audit.models import HEAD_ID, AuditCheckpoint, AuditEntry, AuditHead
-from tests.conftest import PG_URL, REDIS_URL
+from tests.conftest import REDIS_URL, scratch_database
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Settings]]:
     tmp = tmp_path_factory.mktemp("audit")
-    schema = None
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp / 'edutrust.db'}"
+    with scratch_database(tmp) as url:
+        yield from _shared(tmp, url)
+
+
+def _shared(tmp: Path, url: str) -> Iterator[tuple[Platform, Settings]]:
     settings = Settings(home=tmp / "home", database_url=url, redis_url=REDIS_URL,
                         issuer="http://127.0.0.1:8000", master_key_b64=None, lang="en",
                         log_level="INFO")
@@ -37,10 +32,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform,
         yield platform, settings
     finally:
         platform.engine.dispose()
-        if schema is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import pyotp
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from crypto.jose import JWKSet, decode_jwt
 from edutrust.platform import Platform, initialise
@@ -25,7 +25,7 @@ from idp.mfa.service import MultiFactor
 from idp.mfa.throttle import ThrottleConfig
 from idp.oauth2.clients import ClientRegistration, RegisteredClient
 from idp.oauth2.server import Provider, open_provider
-from tests.conftest import PG_URL, REDIS_URL, cli_env, free_port, serving
+from tests.conftest import REDIS_URL, cli_env, free_port, scratch_database, serving
 from tests.idp.provider.conftest import Browser, form_fields, pkce_pair, query_of
 
 PASSWORD = "Correct-Horse-42"
@@ -98,16 +98,11 @@ class MfaIdp:
 @pytest.fixture(scope="session")
 def mfa_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MfaIdp]:
     tmp = tmp_path_factory.mktemp("mfa")
-    schema = None
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp / 'edutrust.db'}"
+    with scratch_database(tmp) as url:
+        yield from _mfa_idp(tmp, url)
+
+
+def _mfa_idp(tmp: Path, url: str) -> Iterator[MfaIdp]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(home=tmp / "home", database_url=url, redis_url=REDIS_URL, issuer=base,
@@ -132,11 +127,6 @@ def mfa_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MfaIdp]:
             yield MfaIdp(base, settings, platform, provider, mfa, client, secret)
     finally:
         platform.engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 class MfaBrowser(Browser):

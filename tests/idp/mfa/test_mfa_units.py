@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from edutrust.platform import Platform, initialise
 from edutrust.settings import Settings
@@ -24,7 +25,7 @@ from idp.mfa.totp import TotpAuthenticators, normalise_code
 from idp.oauth2.rfc9470 import challenge, insufficient
 from idp.oidc.acr import ACR_MFA, ACR_PHR, ACR_PWD, AcrRequest, session_acr
 from idp.shortlived import InProcessStore, RedisStore, ShortLivedStore
-from tests.conftest import PG_URL, REDIS_URL
+from tests.conftest import REDIS_URL, scratch_database
 
 SCHOOL = "4101990004"
 T0 = 1_800_000_000.0  # a fixed "now", on a 30-second step boundary
@@ -33,14 +34,11 @@ T0 = 1_800_000_000.0  # a fixed "now", on a 30-second step boundary
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     tmp = tmp_path_factory.mktemp("mfa-units")
-    schema, url = None, f"sqlite:///{tmp / 'edutrust.db'}"
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with scratch_database(tmp) as url:
+        yield from _platform(tmp, url)
+
+
+def _platform(tmp: Path, url: str) -> Iterator[Platform]:
     settings = Settings(home=tmp / "home", database_url=url, redis_url=None,
                         issuer="http://127.0.0.1:8000", master_key_b64=None, lang="en",
                         log_level="WARNING")
@@ -50,11 +48,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         yield plat
     finally:
         plat.engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def new_person(platform: Platform, *roles: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from edutrust.platform import Platform, initialise
@@ -35,7 +35,7 @@ from idp.webauthn.ceremonies import PasskeyAssertion, Passkeys, RelyingParty
 from idp.webauthn.challenges import DatabaseChallenges, challenge_store
 from idp.webauthn.factor import passkey_methods
 from idp.webauthn.models import PasskeyCredential
-from tests.conftest import PG_URL, REDIS_URL, cli_env, run_cli
+from tests.conftest import REDIS_URL, cli_env, run_cli, scratch_database
 from tests.idp.mfa.passkey_authenticator import (
     AttestationCA,
     SoftAuthenticator,
@@ -64,14 +64,11 @@ def shared_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfo
     """One database for the module (a fresh PostgreSQL schema when configured); each
     test makes its own people, so tests stay independent."""
     tmp = tmp_path_factory.mktemp("passkeys")
-    schema, url = None, f"sqlite:///{tmp / 'edutrust.db'}"
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with scratch_database(tmp) as url:
+        yield from _shared_platform(tmp, url)
+
+
+def _shared_platform(tmp: Path, url: str) -> Iterator[Platform]:
     settings = Settings(home=tmp / "home", database_url=url, redis_url=None,
                         issuer=ORIGIN, master_key_b64=None, lang="en", log_level="WARNING")
     platform = initialise(settings, lambda key, **values: None)
@@ -83,11 +80,6 @@ def shared_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfo
         yield platform
     finally:
         platform.engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture

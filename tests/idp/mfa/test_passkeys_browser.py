@@ -17,15 +17,15 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from edutrust.platform import initialise
 from edutrust.settings import Settings
 from idp.oauth2.server import open_provider
-from tests.conftest import PG_URL, REDIS_URL, cli_env, free_port, serving
+from tests.conftest import REDIS_URL, cli_env, free_port, scratch_database, serving
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -45,14 +45,11 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("passkeys-browser")
-    schema, url = None, f"sqlite:///{tmp / 'edutrust.db'}"
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with scratch_database(tmp) as url:
+        yield from _site(tmp, url)
+
+
+def _site(tmp: Path, url: str) -> Iterator[Site]:
     port = free_port()
     base = f"http://localhost:{port}"
     settings = Settings(home=tmp / "home", database_url=url, redis_url=REDIS_URL, issuer=base,
@@ -69,11 +66,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(base, username, "Passkey Student")
     finally:
         platform.engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture(scope="module")

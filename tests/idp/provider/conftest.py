@@ -11,18 +11,18 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from edutrust.platform import Platform, initialise
 from edutrust.settings import Settings
 from idp.oauth2.clients import ClientRegistration, RegisteredClient
 from idp.oauth2.server import Provider, open_provider
-from tests.conftest import PG_URL, REDIS_URL, cli_env, free_port, serving
+from tests.conftest import REDIS_URL, cli_env, free_port, scratch_database, serving
 
 PASSWORD = "Correct-Horse-42"
 SCHOOL = "4101990002"
@@ -52,16 +52,11 @@ class LiveIdp:
 @pytest.fixture(scope="session")
 def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
     tmp = tmp_path_factory.mktemp("idp")
-    schema = None
-    if PG_URL:
-        schema = "t_" + uuid.uuid4().hex[:16]
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tmp / 'edutrust.db'}"
+    with scratch_database(tmp) as url:
+        yield from _serve_idp(tmp, url)
+
+
+def _serve_idp(tmp: Path, url: str) -> Iterator[LiveIdp]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(home=tmp / "home", database_url=url, redis_url=REDIS_URL, issuer=base,
@@ -83,11 +78,6 @@ def live_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIdp]:
             yield LiveIdp(base, settings, platform, provider, people)
     finally:
         platform.engine.dispose()
-        if schema is not None:
-            admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 # --------------------------------------------------------------------------- browser

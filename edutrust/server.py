@@ -3,6 +3,7 @@ so no database connection or key handle is shared between processes."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -27,6 +28,14 @@ class _EduTrustGunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(open_platform(self._settings))
 
 
+def _freeze_startup_objects(worker: Any) -> None:
+    """After a worker has built its app: move what start-up allocated (modules, the app,
+    keys, compiled schemas) out of the garbage collector's reach, so collections during
+    requests walk only what requests allocate (measured on the ledger: a full collection
+    of the start-up objects cost about as much as the work of 100 transactions)."""
+    gc.freeze()
+
+
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     options = {
         "bind": f"{host}:{port}",
@@ -43,5 +52,6 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         "graceful_timeout": 10,
         "timeout": 60,
         "proc_name": "edutrust",
+        "post_worker_init": _freeze_startup_objects,
     }
     _EduTrustGunicorn(settings, options).run()

@@ -21,6 +21,8 @@ _REDACTIONS = [
     (re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])"), "[phone]"),
     # JWTs / JWS compact serialisations.
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[jwt]"),
+    # Secrets carried in a URL path: password-reset links and records share codes.
+    (re.compile(r"(/password/reset/|/verify/)[^/\s?#\"']+"), r"\1[redacted]"),
     # PEM private keys.
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
                 re.S), "[private-key]"),

@@ -129,11 +129,14 @@ class GuardianConsents:
         return sorted(views, key=lambda v: v.status != PENDING)
 
     def decide(self, guardian_id: str, minor_id: str, client_id: str,
-               decision: str) -> str:
+               decision: str, shown: Iterable[str] | None = None) -> str:
         """Apply ``approve``, ``refuse`` or ``withdraw`` for a child linked to
-        ``guardian_id``; returns the new status. A withdrawal, in the same transaction,
-        revokes every token the client holds for the child, voids its unredeemed codes
-        and forgets the child's own remembered consent for it."""
+        ``guardian_id``; returns the new status. ``shown``: the scopes the guardian was
+        shown; an approval is refused when the request has changed since (a client
+        widening it while the page was open must not slip extra scopes in). A
+        withdrawal, in the same transaction, revokes every token the client holds for
+        the child, voids its unredeemed codes and forgets the child's own remembered
+        consent for it."""
         moves: dict[str, tuple[tuple[str, ...], str]] = {
             "approve": ((PENDING,), APPROVED), "refuse": ((PENDING,), REFUSED),
             "withdraw": ((APPROVED, PENDING), WITHDRAWN)}
@@ -146,6 +149,9 @@ class GuardianConsents:
             row = session.get(GuardianConsent, (minor_id, client_id))
             if row is None or row.status not in allowed:
                 raise GuardianConsentError("nothing to decide")
+            if (decision == "approve" and shown is not None
+                    and set(shown) != set(row.scopes)):
+                raise GuardianConsentError("the request changed since it was shown")
             row.status, row.decided_at, row.guardian_id = target, _now(), guardian_id
             if target == WITHDRAWN:
                 revoke_client_access(session, minor_id, client_id)

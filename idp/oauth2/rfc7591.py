@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,7 @@ class DynamicClientRegistration:
     # -- RFC 7591 ------------------------------------------------------------------------
     def register(self, initial_token: str | None, metadata: Any) -> RegistrationResponse:
         registration = registration_from_metadata(metadata)
+        self._refuse_self_granted(registration, held=())
         try:
             self._clients.validate(registration)  # before the one-time token is spent
         except ProviderError as error:
@@ -195,6 +197,7 @@ class DynamicClientRegistration:
                 raise RegistrationError("invalid_request",
                                         "client_secret may not be changed here.")
         registration = registration_from_metadata(metadata)
+        self._refuse_self_granted(registration, held=client.scopes)
         if registration.public != client.is_public:
             raise RegistrationError("invalid_client_metadata",
                                     "A client cannot switch between public and confidential.")
@@ -230,6 +233,18 @@ class DynamicClientRegistration:
         return RegistrationResponse(204, None)
 
     # -- helpers -------------------------------------------------------------------------
+    def _refuse_self_granted(self, registration: ClientRegistration,
+                             held: Sequence[str]) -> None:
+        """Scopes that act for an organisation or an operator (``explicit_scopes``) are
+        granted by an operator only: a client may keep those it was given, never add one
+        by registering or updating itself."""
+        added = set(registration.scopes or ()) - set(held)
+        if added & set(self._config.explicit_scopes):
+            raise RegistrationError("invalid_client_metadata",
+                                    "These scopes are granted by an operator only: "
+                                    + " ".join(sorted(added & set(
+                                        self._config.explicit_scopes))))
+
     def _spend_initial_token(self, token: str | None) -> None:
         """Mark the initial access token used, at most once even under concurrency."""
         invalid = RegistrationError("invalid_token", "The initial access token is invalid.",

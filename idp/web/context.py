@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Response, g, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.mfa.acr import satisfies
 from idp.mfa.factors import FactorRegistry
 from idp.mfa.service import MultiFactor
 from idp.mfa.throttle import ThrottleConfig
@@ -119,6 +120,10 @@ class WebContext:
         if not self.provider.person_active(browser.person_id):
             return None
         amr = tuple(browser.amr) or ("pwd",)
+        # A session from before the person's policy asked for more (a new role, a
+        # stricter organisation policy) no longer counts: they log in again, both steps.
+        if not satisfies(amr, self.mfa.policy.required_acr(browser.person_id)):
+            return None
         return Subject(browser.person_id, browser.auth_time, amr, session_acr(amr),
                        browser.sid)
 

@@ -80,8 +80,12 @@ class GuardianViews:
         minor_id = request.form.get("minor_id", "")[:MAX_FIELD]
         client_id = request.form.get("client_id", "")[:MAX_FIELD]
         decision = request.form.get("decision", "")[:MAX_FIELD]
+        # The scopes the page listed (its form always sends them).
+        shown = (request.form["scopes"][:4096].split() if "scopes" in request.form
+                 else None)
         try:
-            status = self.consents.decide(subject.person_id, minor_id, client_id, decision)
+            status = self.consents.decide(subject.person_id, minor_id, client_id, decision,
+                                          shown)
         except GuardianConsentError:
             return self._render(subject.person_id, browser.csrf_token, lang,
                                 done="refused_action", status=400)

@@ -470,7 +470,10 @@ class SecondStepViews:
             return found
         browser, person_id, lang = found
         mfa = self.ctx.mfa
-        replacing = mfa.totp.enrolled(person_id)
+        # Replacing the app, or adding it to an account that has another factor, needs
+        # the password again: an intruder in a session left open must not plant theirs.
+        replacing = mfa.totp.enrolled(person_id) or any(
+            not f.fallback for f in self.ctx.factors.of(person_id))
         failed = False
         if request.method == "POST":
             if not self.ctx.csrf_ok(browser):

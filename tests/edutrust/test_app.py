@@ -109,3 +109,17 @@ def test_live_server_serves_healthz_through_gunicorn(live_server: LiveServer) ->
         urllib.request.urlopen(live_server.base_url + "/missing", timeout=5)
     assert info.value.code == 404
     assert info.value.headers["Content-Type"] == "application/problem+json"
+
+
+def test_request_log_keeps_reset_links_and_share_codes_out(
+        app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    reset = "Zq8XkM3v_secret-reset-token-0123456789abcdef"
+    share = "K7PQ-M2XR-9TAC"
+    with caplog.at_level(logging.INFO, logger="edutrust.http"):
+        app.test_client().get(f"/password/reset/{reset}")
+        app.test_client().get(f"/verify/{share}?lang=en")
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "edutrust.http"]
+    assert len(lines) >= 2
+    logged = "\n".join(lines)
+    assert reset not in logged and share not in logged
+    assert "/password/reset/[redacted]" in logged and "/verify/[redacted]" in logged

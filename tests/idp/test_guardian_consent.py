@@ -232,3 +232,31 @@ def test_a_person_withdraws_their_own_consent_and_the_tokens_die(
                  and e["client_id"] == client.client_id]
     assert len(withdrawn) == 1
     assert Browser(live_idp.base).get("/account/consents").status_code == 302
+
+
+def test_an_approval_covers_only_the_scopes_the_guardian_was_shown(
+        live_idp: LiveIdp, family: dict[str, str]) -> None:
+    client, secret = live_idp.register(scopes=("openid", "profile", "email"))
+    child = Browser(live_idp.base)
+    _rp, url, _v = _start(live_idp, client.client_id, secret, ui_locales="en")
+    assert _until_stop(child, url, family["child"]).status_code == 403
+    mother, page = _guardian_page(live_idp, family["mother"])
+    form = page.text[page.text.index(client.name):]
+    shown = form.split('name="scopes" value="', 1)[1].split('"', 1)[0]
+    assert shown.split() == ["openid", "profile"]
+    # While the page is open, the platform widens its pending request ...
+    directory = live_idp.provider.directory
+    consents = GuardianConsents(directory.sessions, directory)
+    consents.request(family["child_id"], client.client_id, ["openid", "profile", "email"])
+    # ... so approving what was shown must not approve "email" unseen.
+    approve = {"csrf_token": form_fields(page.text)["csrf_token"],
+               "minor_id": family["child_id"], "client_id": client.client_id,
+               "scopes": shown, "decision": "approve"}
+    assert mother.post("/guardians/consents?ui_locales=en", approve).status_code == 400
+    assert not consents.covers(family["child_id"], client.client_id, ["email"])
+    page = mother.get("/guardians/consents?ui_locales=en")
+    assert "email" in page.text.split(client.name, 1)[1].split("</form>", 1)[0]
+    approved = mother.post("/guardians/consents?ui_locales=en",
+                           {**approve, "scopes": "openid profile email"})
+    assert approved.status_code == 200
+    assert consents.covers(family["child_id"], client.client_id, ["openid", "email"])

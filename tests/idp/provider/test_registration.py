@@ -130,3 +130,28 @@ def test_discovery_advertises_the_registration_endpoint(live_idp: LiveIdp) -> No
     for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
         document = requests.get(live_idp.url(path), timeout=10).json()
         assert document["registration_endpoint"] == live_idp.url("/oauth2/register")
+
+
+def test_a_client_cannot_grant_itself_records_or_operator_scopes(live_idp: LiveIdp) -> None:
+    for scope in ("openid records:submit", "records:review", "openid edutrust:admin"):
+        refused = register(live_idp, initial_token(live_idp), {
+            "client_name": "Greedy RP", "redirect_uris": [REDIRECT], "scope": scope})
+        assert refused.status_code == 400, scope
+        assert refused.json()["error"] == "invalid_client_metadata"
+
+    created = register(live_idp, initial_token(live_idp), {
+        "client_name": "Modest RP", "redirect_uris": [REDIRECT],
+        "scope": "openid records:verify"}).json()
+    uri = created["registration_client_uri"]
+    auth = {"Authorization": f"Bearer {created['registration_access_token']}"}
+    widened = requests.put(uri, headers=auth, timeout=10, json={
+        "client_id": created["client_id"], "redirect_uris": [REDIRECT],
+        "scope": "openid records:verify records:submit"})
+    assert widened.status_code == 400
+    assert widened.json()["error"] == "invalid_client_metadata"
+    client = live_idp.provider.clients.find(created["client_id"])
+    assert client is not None and "records:submit" not in client.scopes
+    kept = requests.put(uri, headers=auth, timeout=10, json={
+        "client_id": created["client_id"], "redirect_uris": [REDIRECT],
+        "scope": "openid records:verify"})
+    assert kept.status_code == 200, kept.text

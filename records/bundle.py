@@ -31,7 +31,7 @@ import functools
 from typing import Any
 
 from crypto.errors import CryptoError
-from crypto.x509 import Certificate, load_crl
+from crypto.x509 import Certificate, CertificateRevocationList, load_crl
 from ledger.errors import LedgerError
 from ledger.merkle import ConsistencyProof, InclusionProof
 from records.canonical import parse_json
@@ -96,6 +96,15 @@ def _certificate(pem: str) -> Certificate:
     if not isinstance(pem, str):
         raise TypeError("a certificate is PEM text")
     return Certificate.from_pem(pem.encode())
+
+
+@functools.lru_cache(maxsize=64)
+def _crl(pem: str) -> CertificateRevocationList:
+    """A parsed CRL, kept like certificates: the bundles of one platform carry the
+    same CRL until it is re-issued."""
+    if not isinstance(pem, str):
+        raise TypeError("a CRL is PEM text")
+    return load_crl(pem.encode())
 
 
 def bundle_from_evidence(evidence: Evidence, *, channel: str,
@@ -168,7 +177,7 @@ def evidence_from_bundle(bundle: Any) -> Evidence:
 
     def crl() -> None:
         raw = bundle.get("crl")
-        evidence.crl = None if raw is None else load_crl(raw.encode())
+        evidence.crl = None if raw is None else _crl(raw)
 
     def checkpoint() -> None:
         raw = ledger.get("checkpoint")

@@ -95,8 +95,32 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         raise CanonicalFormError(f"cannot encode {type(value).__name__} as JSON")
 
 
+def _plain(value: Any, depth: int) -> bool:
+    """True if ``json.dumps`` (sorted keys, no spaces, no ASCII escaping) writes ``value``
+    exactly as RFC 8785 does: only dicts with ASCII member names (code point order is
+    then UTF-16 order), lists, strings, booleans, null and safe integers (floats are
+    where ECMAScript and Python spell numbers differently)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return abs(value) <= MAX_SAFE_INTEGER
+    if depth >= _MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v, depth + 1)
+                   for k, v in value.items())
+    if kind is list:
+        return all(_plain(item, depth + 1) for item in value)
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value``."""
+    if _plain(value, 0):
+        # The common case, in C; the encoder below handles everything else.
+        return json.dumps(value, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")).encode("utf-8")
     out: list[str] = []
     _encode(value, out, 0)
     return "".join(out).encode("utf-8")

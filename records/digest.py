@@ -93,11 +93,23 @@ def salted_value(salt: bytes, at: str, value: Any) -> str:
                                     + canonical_json(value)).hex()
 
 
+def _json_copy(value: Any) -> Any:
+    """A copy of a JSON value whose containers are new (strings and numbers are
+    immutable and shared): what ``copy.deepcopy`` gives, without its bookkeeping."""
+    if type(value) is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_json_copy(v) for v in value]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return copy.deepcopy(value)
+
+
 def salt_core(core: dict[str, Any], patterns: Sequence[str], salt: bytes) -> dict[str, Any]:
     """A copy of ``core`` with each person-linked value replaced by its salted form.
     Shorter patterns are applied first, so a value inside one already salted is not
     visited again."""
-    salted = copy.deepcopy(core)
+    salted = _json_copy(core)
     for pattern in sorted(patterns, key=lambda p: (p.count("/"), p)):
         for path in expand(pattern, salted):
             parent: Any = salted

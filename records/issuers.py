@@ -18,6 +18,7 @@ Revocation of an organisation certificate goes into a CRL the root CA signs on d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -72,6 +73,10 @@ class Authority:
 
     @classmethod
     def of(cls, certificate: Certificate) -> Authority:
+        return _authority_of(certificate)
+
+    @classmethod
+    def read(cls, certificate: Certificate) -> Authority:
         uris = certificate.subject_alternative_names.uris
         orgs = [u[len(ORG_URN):] for u in uris if u.startswith(ORG_URN)]
         regions = [u[len(REGION_URN):] for u in uris if u.startswith(REGION_URN)]
@@ -79,6 +84,12 @@ class Authority:
                    frozenset(u[len(ISSUE_URN):] for u in uris if u.startswith(ISSUE_URN)),
                    frozenset(u[len(REVIEW_URN):] for u in uris if u.startswith(REVIEW_URN)),
                    regions[0] if len(regions) == 1 else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _authority_of(certificate: Certificate) -> Authority:
+    # Certificates are immutable and hash by their DER: what one states never changes.
+    return Authority.read(certificate)
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,8 @@ class IssuerRegistry:
         self.certificate_days = certificate_days
         self.crl_days = crl_days
         self._certificates: dict[str, Certificate] = {}
+        self._published: tuple[tuple[tuple[int, dt.datetime, int], ...],
+                               CertificateRevocationList] | None = None
 
     # -- registration ---------------------------------------------------------------------
     def register(self, code: str, name: str, kind: str, *, issues: Iterable[str] = (),
@@ -233,13 +246,41 @@ class IssuerRegistry:
         """A CRL of the root CA listing every revoked organisation certificate, valid
         from ``at`` (now) for ``crl_days``. Numbered by its issue time in milliseconds,
         so later CRLs have larger numbers."""
-        when = (at or utc_now()).replace(microsecond=0)
-        revoked = [RevokedCertificate(int(row.serial, 16), _aware(row.revoked_at),
-                                      RevocationReason(row.revocation_reason or 0))
-                   for row in self.store.revoked_certificates() if row.revoked_at]
-        return create_crl(self.root, revoked,
+        return self._sign_crl(self._revocations(), at or utc_now())
+
+    def published_crl(self, covering: dt.datetime | None = None) -> CertificateRevocationList:
+        """The CRL verification hands out: the last one signed, reused while it lists
+        exactly the revocations the store holds now (read on every call, so a revocation
+        by another process is seen at once), is at least as recent as ``covering`` (the
+        anchor time it must speak for; CRL times are whole seconds) and is in the first
+        half of its validity. Otherwise a new one is signed and kept."""
+        revoked = self._revocations()
+        now = utc_now()
+        kept = self._published
+        if kept is not None:
+            listed, crl = kept
+            next_update = crl.next_update
+            fresh = (next_update is not None and crl.this_update <= now
+                     and now < crl.this_update + (next_update - crl.this_update) / 2)
+            recent = covering is None or crl.this_update >= covering.replace(microsecond=0)
+            if listed == revoked and fresh and recent:
+                return crl
+        crl = self._sign_crl(revoked, now)
+        self._published = (revoked, crl)
+        return crl
+
+    def _revocations(self) -> tuple[tuple[int, dt.datetime, int], ...]:
+        return tuple(sorted((int(row.serial, 16), _aware(row.revoked_at),
+                             int(row.revocation_reason or 0))
+                            for row in self.store.revoked_certificates() if row.revoked_at))
+
+    def _sign_crl(self, revoked: tuple[tuple[int, dt.datetime, int], ...],
+                  when: dt.datetime) -> CertificateRevocationList:
+        entries = [RevokedCertificate(serial, at, RevocationReason(reason))
+                   for serial, at, reason in revoked]
+        return create_crl(self.root, entries,
                           crl_number=int(dt.datetime.now(dt.UTC).timestamp() * 1000),
-                          this_update=when, days=self.crl_days)
+                          this_update=when.replace(microsecond=0), days=self.crl_days)
 
     def root_certificates(self) -> Sequence[Certificate]:
         return (self.root.certificate,)

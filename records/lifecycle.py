@@ -112,7 +112,13 @@ class Transition:
                 "comment": self.comment, "previous": self.previous}
 
     def signed_bytes(self) -> bytes:
-        return canonical_json(self.statement())
+        # Remembered on the (frozen) instance: verification asks for it and for the hash
+        # of every entry more than once.
+        cached: bytes | None = self.__dict__.get("_signed_bytes")
+        if cached is None:
+            cached = canonical_json(self.statement())
+            object.__setattr__(self, "_signed_bytes", cached)
+        return cached
 
     def to_json(self) -> dict[str, Any]:
         return {**self.statement(), "signature": _b64(self.signature)}
@@ -120,7 +126,11 @@ class Transition:
     def hash(self) -> str:
         """Hex SM3 of the whole entry (signature included): the next entry's ``previous``
         and, for the entry before anchoring, the ``lifecycle`` member of the anchor."""
-        return sm3(canonical_json(self.to_json())).hex()
+        cached: str | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = sm3(canonical_json(self.to_json())).hex()
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Transition:

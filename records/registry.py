@@ -636,18 +636,19 @@ class RecordRegistry:
         """The latest snapshot of each purpose, publishing new ones when there are none or
         they are past half their lifetime."""
         now = self.clock()
-        stale = []
-        for purpose in PURPOSES:
-            latest = self.store.latest_snapshot(list_id, purpose)
-            if latest is None or latest[2] - now < self.snapshot_ttl / 2:
-                stale.append(purpose)
+        latest = {purpose: self.store.latest_snapshot(list_id, purpose)
+                  for purpose in PURPOSES}
+        stale = [purpose for purpose, row in latest.items()
+                 if row is None or row[2] - now < self.snapshot_ttl / 2]
         if stale:
             self.publish_status(list_id, stale)
+            # Only what was just published is read again.
+            latest.update({purpose: self.store.latest_snapshot(list_id, purpose)
+                           for purpose in stale})
         found = {}
-        for purpose in PURPOSES:
-            latest = self.store.latest_snapshot(list_id, purpose)
-            assert latest is not None
-            found[purpose] = (StatusSnapshot.from_json(latest[0]), latest[1])
+        for purpose, row in latest.items():
+            assert row is not None
+            found[purpose] = (StatusSnapshot.from_json(row[0]), row[1])
         return found
 
     # -- evidence, verification, export -----------------------------------------------------
@@ -672,22 +673,28 @@ class RecordRegistry:
                 evidence.certificates[kid] = self.issuers.certificate(kid)
             except RecordsError:
                 continue
+        anchored_at: dt.datetime | None = None
         try:
-            evidence.crl = self.issuers.crl()
-        except (CryptoError, RecordsError, SQLAlchemyError):
-            evidence.crl = None
-        try:
-            self._ledger_evidence(record, evidence, snapshots)
+            anchored_at = self._ledger_evidence(record, evidence, snapshots)
         except _UNREACHABLE as exc:
             evidence.unavailable["ledger"] = f"the ledger cannot be reached: {exc}"
             evidence.unavailable.setdefault("status", "the ledger cannot be reached")
+        try:
+            # Signed once and reused until revocations change, it ages, or a record
+            # anchored after it is asked about (records.issuers.published_crl).
+            evidence.crl = self.issuers.published_crl(anchored_at)
+        except (CryptoError, RecordsError, SQLAlchemyError):
+            evidence.crl = None
         return evidence
 
     def _anchored_leaf(self, index: int, size: int) -> AnchoredLeaf:
         return AnchoredLeaf(self.ledger.leaf(index), self.ledger.inclusion_proof(index, size))
 
     def _ledger_evidence(self, record: Record, evidence: Evidence,
-                         snapshots: dict[str, tuple[StatusSnapshot, Anchor]]) -> None:
+                         snapshots: dict[str, tuple[StatusSnapshot, Anchor]]
+                         ) -> dt.datetime | None:
+        """Fill in the ledger's part of ``evidence``; returns the anchor block's time."""
+        anchored_at = None
         note = self.ledger.checkpoint()
         size = checkpoint_size(note)
         evidence.checkpoint = note
@@ -697,6 +704,7 @@ class RecordRegistry:
             block = self.ledger.block(anchor.block)
             previous = self.ledger.block(anchor.block - 1)
             evidence.block = SignedBlockHeader(block.header.encode(), block.signature)
+            anchored_at = block.header.timestamp
             evidence.previous_block = SignedBlockHeader(previous.header.encode(),
                                                         previous.signature)
             if block.header.tree_size < size:
@@ -713,6 +721,7 @@ class RecordRegistry:
             if other.version != record.version and other.anchor is not None \
                     and other.anchor.leaf_index < size:
                 evidence.history.append(self._anchored_leaf(other.anchor.leaf_index, size))
+        return anchored_at
 
     def verify(self, record_id: str, version: int | None = None, *,
                now: dt.datetime | None = None) -> Report:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import gzip
 import zlib
 from dataclasses import dataclass, replace
@@ -58,6 +59,7 @@ def encode_list(bits: bytes) -> str:
     return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=64)  # every record of a list is checked against the same one
 def decode_list(encoded: str, size: int) -> bytes:
     if not encoded.startswith("u"):
         raise StatusListError("encodedList must be multibase base64url (prefix 'u')")

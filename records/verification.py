@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +208,95 @@ class TrustAnchors:
         return cls(roots, keys, policy)
 
 
+# --- memoised certificate work ---------------------------------------------------------------
+# A verifier checks many records of the same few organisations against the same roots:
+# chain validation and CRL signatures are recomputed for identical, immutable inputs. Both
+# are memoised here in bounded LRU maps keyed by the DER bytes of every input, so nothing
+# that could differ between two verifications (the time asked about, revocation, the
+# rights a certificate states) is ever taken from the cache.
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class _ValidPath:
+    """A path ``validate`` returned, the instants at which every certificate on it is
+    within its validity period, and that it was the only path on offer."""
+
+    path: tuple[Certificate, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+_PATHS = _LRU(1024)
+_CRL_SIGNATURES = _LRU(256)
+
+
+def _only_path(path: list[Certificate], intermediates: Sequence[Certificate],
+               roots: Sequence[Certificate]) -> bool:
+    """True if every link of ``path`` had exactly one candidate issuer, so that
+    ``crypto.x509.validate`` (a depth-first search over candidates) finds this path, or
+    none, at any time: then its time-independent checks (signatures, constraints) hold
+    at every instant and only the validity periods depend on the time."""
+    for position, child in enumerate(path[:-1]):
+        seen = set(path[:position + 1])
+        candidates = {c for c in (*roots, *intermediates)
+                      if c.subject == child.issuer and c not in seen}
+        if len(candidates) != 1:
+            return False
+    return True
+
+
+def validated_path(certificate: Certificate, intermediates: Sequence[Certificate],
+                   roots: Sequence[Certificate], *, at: dt.datetime) -> list[Certificate]:
+    """``crypto.x509.validate(certificate, intermediates, roots, at=at)``, memoised: a
+    path found once for the same certificate, intermediates and roots is reused at any
+    ``at`` within every certificate's validity period, when it was the only possible
+    path (otherwise, and for every failure, ``validate`` runs again)."""
+    key = (certificate.der(), tuple(c.der() for c in intermediates),
+           tuple(c.der() for c in roots))
+    cached: _ValidPath | None = _PATHS.get(key)
+    if cached is not None and cached.not_before <= at <= cached.not_after:
+        return list(cached.path)
+    path = validate(certificate, intermediates, roots, at=at)
+    if _only_path(path, intermediates, roots):
+        _PATHS.put(key, _ValidPath(tuple(path), max(c.not_before for c in path),
+                                   min(c.not_after for c in path)))
+    return path
+
+
+def crl_signed_by(crl: CertificateRevocationList, issuer: Certificate) -> bool:
+    """Whether ``issuer``'s key signed ``crl`` (memoised per CRL and issuer bytes)."""
+    key = (crl.der(), issuer.der())
+    known: bool | None = _CRL_SIGNATURES.get(key)
+    if known is None:
+        try:
+            crl.verify_signature(issuer)
+            known = True
+        except CryptoError:
+            known = False
+        _CRL_SIGNATURES.put(key, known)
+    return known
+
+
 # --- the checks -------------------------------------------------------------------------------
 
 @dataclass
@@ -307,7 +398,8 @@ def _authority(ctx: _Context, certificate: Certificate, *, org: str, right: str,
         return _unknown("anchor_time_unknown", "the anchor block's time is not known, so "
                                                "the certificate cannot be checked at it")
     try:
-        path = validate(certificate, ctx.evidence.intermediates, ctx.trust.roots, at=at)
+        path = validated_path(certificate, ctx.evidence.intermediates, ctx.trust.roots,
+                              at=at)
     except ChainValidationError as exc:
         return _fail(f"chain_{exc.reason.value}", f"the certificate of {org} does not "
                                                   f"validate at {format_timestamp(at)}: {exc}")
@@ -323,9 +415,7 @@ def _authority(ctx: _Context, certificate: Certificate, *, org: str, right: str,
     issuer = path[1] if len(path) > 1 else path[0]
     if crl is None:
         return _unknown("revocation_unknown", "no CRL of the platform CA is available")
-    try:
-        crl.verify_signature(issuer)
-    except CryptoError:
+    if not crl_signed_by(crl, issuer):
         return _unknown("revocation_unknown", "the CRL is not signed by the issuing CA")
     if crl.issuer != certificate.issuer:
         return _unknown("revocation_unknown", "the CRL is from another CA")
@@ -560,7 +650,8 @@ def _status(ctx: _Context) -> Check:
         if certificate is None:
             return _unknown("certificate_missing", f"no certificate for key {snap.kid}")
         try:
-            validate(certificate, ev.intermediates, ctx.trust.roots, at=snap.valid_from)
+            validated_path(certificate, ev.intermediates, ctx.trust.roots,
+                           at=snap.valid_from)
         except ChainValidationError as exc:
             return _fail("snapshot_signer", f"the snapshot signer's certificate: {exc}")
         if Authority.of(certificate).org != snap.org or not snap.signature_is_valid(

@@ -62,3 +62,26 @@ def test_nan_huge_integers_and_duplicate_members_are_refused() -> None:
         parse_json(b'{"a": 1, "a": 2}')
     with pytest.raises(CanonicalFormError):
         parse_json(b'{"a": NaN}')
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=6)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=4),
+    max_leaves=20)
+
+
+@given(_JSON)
+def test_the_json_dumps_shortcut_writes_what_the_rfc_8785_encoder_writes(value: object) -> None:
+    from records.canonical import _encode
+
+    out: list[str] = []
+    _encode(value, out, 0)
+    assert canonical_json(value) == "".join(out).encode("utf-8")
+
+
+def test_member_names_beyond_the_bmp_sort_by_utf_16_through_the_shortcut_too() -> None:
+    # U+10000 is D800 DC00 in UTF-16: before U+E000, though its code point is larger.
+    assert canonical_json({"\ue000": 1, "\U00010000": 2, "a": 3}) == \
+        '{"a":3,"\U00010000":2,"\ue000":1}'.encode()

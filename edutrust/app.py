@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from edutrust import i18n
 from edutrust.logs import request_id_var
@@ -61,6 +62,11 @@ def problem(status: int, slug: str, *, lang: str | None = None,
 def create_app(platform: Platform) -> Flask:
     app = Flask("edutrust")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    hops = platform.settings.trusted_proxies
+    if hops:
+        # Only the hops the operator declared: a forwarded address beyond them could be
+        # anything the client wrote.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["edutrust.platform"] = platform
 
     @app.before_request

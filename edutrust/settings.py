@@ -51,6 +51,12 @@ class Settings:
     login_lockout_seconds: int = 900
     # EDUTRUST_LOGIN_ADDRESS_MAX_FAILURES: failures from one address that lock it.
     login_address_max_failures: int = 100
+    # EDUTRUST_TRUSTED_PROXIES: how many reverse proxies stand in front of the platform.
+    # With N > 0 the client address and scheme come from the last N hops of the
+    # X-Forwarded-For / X-Forwarded-Proto headers (werkzeug ProxyFix), so throttling and
+    # the audit log see the real client; with 0 (default) those headers are ignored, as
+    # anyone can send them when no proxy sets them.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,6 +74,7 @@ class Settings:
             login_lockout_seconds=_positive_int("EDUTRUST_LOGIN_LOCKOUT_SECONDS", 900),
             login_address_max_failures=_positive_int("EDUTRUST_LOGIN_ADDRESS_MAX_FAILURES",
                                                      100),
+            trusted_proxies=_positive_int("EDUTRUST_TRUSTED_PROXIES", 0),
         )
 
     @property

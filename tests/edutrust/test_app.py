@@ -123,3 +123,33 @@ def test_request_log_keeps_reset_links_and_share_codes_out(
     logged = "\n".join(lines)
     assert reset not in logged and share not in logged
     assert "/password/reset/[redacted]" in logged and "/verify/[redacted]" in logged
+
+
+def _address_seen(platform: Platform, *, forwarded_for: str) -> str | None:
+    app = create_app(platform)
+
+    @app.get("/test-address")
+    def _address() -> str:
+        from flask import request
+
+        return request.remote_addr or ""
+
+    response = app.test_client().get(
+        "/test-address", environ_base={"REMOTE_ADDR": "10.0.0.7"},
+        headers={"X-Forwarded-For": forwarded_for})
+    return response.get_data(as_text=True)
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_declared(platform: Platform) -> None:
+    # No proxy declared: a client writing X-Forwarded-For cannot pick the address that
+    # throttling and the audit log see.
+    assert _address_seen(platform, forwarded_for="203.0.113.9") == "10.0.0.7"
+
+
+def test_declared_proxies_give_the_client_address_and_no_more(platform: Platform) -> None:
+    import dataclasses
+
+    platform.settings = dataclasses.replace(platform.settings, trusted_proxies=1)
+    # One proxy: only its hop (the last) is believed, not what the client prepended.
+    assert _address_seen(platform, forwarded_for="198.51.100.1, 203.0.113.9") == \
+        "203.0.113.9"

@@ -3,11 +3,12 @@ with clear errors, and the two exceptions that set the exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -101,3 +102,22 @@ def open_initialised_platform(database_error_key: str) -> Platform:
         platform.engine.dispose()
         raise CliError("init.not_initialised")
     return platform
+
+
+class ProgressBar:
+    """A click progress bar on stderr, opened once the importer knows the total."""
+
+    def __init__(self, stack: contextlib.ExitStack, label: str) -> None:
+        self._stack = stack
+        self._label = label
+        self._bar: Any = None   # click's ProgressBar, typed privately by click
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total <= 0:
+                return
+            self._bar = self._stack.enter_context(
+                click.progressbar(length=total, label=self._label, file=sys.stderr))
+        step = min(done, total) - self._bar.pos
+        if step > 0:
+            self._bar.update(step)

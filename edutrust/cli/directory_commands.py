@@ -10,8 +10,6 @@ as a directory CSV at all.
 from __future__ import annotations
 
 import contextlib
-import sys
-from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +18,7 @@ from edutrust import i18n
 from edutrust.cli.common import (
     CliError,
     NegativeAnswer,
+    ProgressBar,
     emit_json,
     open_initialised_platform,
     read_file,
@@ -34,25 +33,6 @@ from idp.directory.service import Directory
 
 def _platform() -> Platform:
     return open_initialised_platform("directory.database_error")
-
-
-class _ProgressBar:
-    """A click progress bar on stderr, opened once the importer knows the total."""
-
-    def __init__(self, stack: contextlib.ExitStack, label: str) -> None:
-        self._stack = stack
-        self._label = label
-        self._bar: Any = None   # click's ProgressBar, typed privately by click
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            if total <= 0:
-                return
-            self._bar = self._stack.enter_context(
-                click.progressbar(length=total, label=self._label, file=sys.stderr))
-        step = min(done, total) - self._bar.pos
-        if step > 0:
-            self._bar.update(step)
 
 
 @click.group()
@@ -73,7 +53,7 @@ def import_command(file: str, dry_run: bool) -> None:
     platform = _platform()
     try:
         with contextlib.ExitStack() as stack:
-            progress = _ProgressBar(stack, translate("directory.import_progress"))
+            progress = ProgressBar(stack, translate("directory.import_progress"))
             report = import_csv(Directory(platform.sessions, platform.fields), data,
                                 progress=progress, dry_run=dry_run)
     except ImportFileError as exc:

@@ -24,6 +24,7 @@ import click
 from edutrust.cli.common import (
     CliError,
     NegativeAnswer,
+    ProgressBar,
     emit_json,
     open_initialised_platform,
     read_file,
@@ -122,25 +123,6 @@ def trust_anchors_command() -> None:
     sys.stdout.write(json.dumps(anchors.to_json(), ensure_ascii=False, indent=2) + "\n")
 
 
-class _ProgressBar:
-    """A click progress bar on stderr, opened once the importer knows the total."""
-
-    def __init__(self, stack: contextlib.ExitStack, label: str) -> None:
-        self._stack = stack
-        self._label = label
-        self._bar: Any = None   # click's ProgressBar, typed privately by click
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            if total <= 0:
-                return
-            self._bar = self._stack.enter_context(
-                click.progressbar(length=total, label=self._label, file=sys.stderr))
-        step = min(done, total) - self._bar.pos
-        if step > 0:
-            self._bar.update(step)
-
-
 @records.command("import")
 @click.argument("file")
 @click.option("--school", metavar="ORG",
@@ -186,7 +168,7 @@ def import_command(file: str, school: str | None, reviewer: str | None, actor_re
         if reviewer is not None:
             _require_reviewer(registry, reviewer)
         with contextlib.ExitStack() as stack:
-            progress = _ProgressBar(stack, translate("records.import_progress"))
+            progress = ProgressBar(stack, translate("records.import_progress"))
             report = ArchiveImport(registry, school=school, actor_ref=actor_ref,
                                    reviewer=review_actor,
                                    workers=workers or default_workers(),

@@ -144,8 +144,8 @@ class WebContext:
 
     @staticmethod
     def client_address() -> str | None:
-        """The client's address as the server saw it (behind a proxy, configure the
-        proxy's forwarding and werkzeug's ProxyFix so this is the real client)."""
+        """The client's address as the server saw it; behind reverse proxies the app
+        factory applies their forwarded hops (EDUTRUST_TRUSTED_PROXIES)."""
         return request.remote_addr
 
     @staticmethod

@@ -14,7 +14,10 @@ access tokens beside the peer's ES256; ours with SM2 against the ceiling that SM
 alone sets on the same cores (``cores`` processes signing in a loop with crypto.sm2,
 measured in each round); full logins per second (authorize, login form, password POST,
 token) of ours and of the peer's devInteractions login, and ours against the ceiling of
-the one PBKDF2-HMAC-SM3 that each of our logins spends.
+the one PBKDF2-HMAC-SM3 that each of our logins spends. A floor row sets gunicorn, run as
+``edutrust serve`` runs it, serving nothing but one SM2 signature per request
+(bench/idp_floor.py) against the same SM2 ceiling: the most any Python token endpoint on
+our server stack can reach.
 """
 
 from __future__ import annotations
@@ -314,13 +317,18 @@ class LoadGenerator:
 
 # ---------------------------------------------------------------- ceilings
 
+def token_signing_input() -> bytes:
+    """A signing input the size of one of our SM2 access tokens' (header.claims)."""
+    return (b"eyJhbGciOiJTTTIiLCJraWQiOiJwbGF0Zm9ybS1zaWduaW5nLnYxIiwidHlwIjoiYXQrand0In0."
+            + base64.urlsafe_b64encode(os.urandom(240)).rstrip(b"="))
+
+
 def _sign_loop(start_at: float, seconds: float) -> int:
     """SM2 signatures of an access token's signing input, in a loop (pool process)."""
     from crypto.sm2 import SignatureEncoding, SM2PrivateKey
 
     key = SM2PrivateKey.generate()
-    message = (b"eyJhbGciOiJTTTIiLCJraWQiOiJwbGF0Zm9ybS1zaWduaW5nLnYxIiwidHlwIjoiYXQrand0In0."
-               + base64.urlsafe_b64encode(os.urandom(240)).rstrip(b"="))
+    message = token_signing_input()
     key.sign(message, encoding=SignatureEncoding.RAW)
     while time.time() < start_at:
         time.sleep(0.001)
@@ -477,6 +485,23 @@ def ours_running(workers: int, users: int) -> Iterator[Ours]:
             _stop(process)
 
 
+@contextmanager
+def floor_running(workers: int) -> Iterator[TokenTarget]:
+    """bench/idp_floor.py (gunicorn as ``edutrust serve`` runs it, one SM2 signature per
+    request) with ``workers`` workers on a free port; the target sends our token request."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="edutrust-bench-floor-") as folder:
+        log = Path(folder) / "floor.log"
+        process = _start([sys.executable, "-m", "bench.idp_floor", str(port), str(workers)],
+                         log)
+        try:
+            _wait_until_up(port, "/", process, log, "the gunicorn floor")
+            yield TokenTarget(port, "/oauth2/token", _basic("floor", "floor"),
+                              f"grant_type=client_credentials&scope={OUR_SCOPE}")
+        finally:
+            _stop(process)
+
+
 @dataclass
 class Peer:
     base: str
@@ -552,6 +577,7 @@ class Figures:
     ours_sm2: list[Measured] = field(default_factory=list)
     ours_es256: list[Measured] = field(default_factory=list)
     peer: list[Measured] = field(default_factory=list)
+    floor: list[Measured] = field(default_factory=list)
     ceiling: list[float] = field(default_factory=list)
     ours_logins: list[Measured] = field(default_factory=list)
     peer_logins: list[Measured] = field(default_factory=list)
@@ -563,11 +589,11 @@ def _line(label: str, m: Measured) -> str:
             f"p99 {m.p99_ms:7.1f} ms")
 
 
-def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer, rounds: int, seconds: float,
-                 figures: Figures) -> None:
+def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer, floor: TokenTarget,
+                 rounds: int, seconds: float, figures: Figures) -> None:
     for rnd in range(rounds):
         progress(f"bench idp: token endpoint, round {rnd + 1}/{rounds}")
-        steps = ["sm2", "es256", "peer", "ceiling"]
+        steps = ["sm2", "es256", "peer", "floor", "ceiling"]
         for step in steps if rnd % 2 == 0 else list(reversed(steps)):
             if step == "sm2":
                 figures.ours_sm2.append(gen.measure(ours.sm2, CONNECTIONS, seconds,
@@ -581,6 +607,10 @@ def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer, rounds: int, second
                 figures.peer.append(gen.measure(peer.token, CONNECTIONS, seconds,
                                                 "oidc-provider, ES256 tokens"))
                 progress(_line("oidc-provider, ES256 access tokens", figures.peer[-1]))
+            elif step == "floor":
+                figures.floor.append(gen.measure(floor, CONNECTIONS, seconds,
+                                                 "gunicorn floor, SM2"))
+                progress(_line("gunicorn + one SM2 signature", figures.floor[-1]))
             else:
                 figures.ceiling.append(sm2_ceiling(gen, seconds))
                 progress(f"  SM2 signing alone, {gen.processes} processes: "
@@ -637,6 +667,8 @@ def _rows(f: Figures) -> list[Row]:
         Row("client_credentials req/s, ours SM2", peer, rates(f.ours_sm2), rates(f.peer)),
         Row("client_credentials req/s, ours SM2", "SM2 signing alone (ceiling)",
             rates(f.ours_sm2), f.ceiling, goal=CEILING_GOAL),
+        Row("req/s, gunicorn + one SM2 signature, nothing else (floor)",
+            "SM2 signing alone (ceiling)", rates(f.floor), f.ceiling),
         Row("p50 latency ms (lower is better), ours ES256", peer, p50(f.ours_es256),
             p50(f.peer)),
         Row("p99 latency ms (lower is better), ours ES256", peer, p99(f.ours_es256),
@@ -665,11 +697,13 @@ def run(options: Options) -> Report:
     gen = LoadGenerator(workers)
     try:
         with ours_running(workers, LOGIN_CONNECTIONS) as ours:
-            with peer_running(workers, ours.login.usernames) as peer:
+            with peer_running(workers, ours.login.usernames) as peer, \
+                    floor_running(workers) as floor:
                 check_token(ours.sm2, "SM2", "ours")
                 check_token(ours.es256, "ES256", "ours")
                 check_token(peer.token, "ES256", "oidc-provider")
-                token_rounds(gen, ours, peer, rounds, seconds, figures)
+                check_token(floor, "SM2", "the gunicorn floor")
+                token_rounds(gen, ours, peer, floor, rounds, seconds, figures)
             # In-memory interactions live in one process: the login peer runs one.
             with peer_running(1, ours.login.usernames) as single:
                 login_rounds(gen, ours, single, rounds, login_seconds, figures)
@@ -706,6 +740,10 @@ def run(options: Options) -> Report:
         "in a loop with crypto.sm2, measured in each round; ours/ceiling says how much "
         "of the cores the rest of a token request (HTTP, client authentication, claims, "
         "database) leaves to signing.",
+        "The floor is gunicorn run as `edutrust serve` runs it (gthread, same workers and "
+        "threads) serving a WSGI app that only signs one token-sized input with crypto.sm2 "
+        "per POST and answers a token-sized JSON body (bench/idp_floor.py), under the same "
+        "load; floor/ceiling is the most any Python token endpoint on this stack can reach.",
     ]
     if options.quick:
         notes.append("--quick: short rounds, figures are indicative only.")

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -18,8 +19,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from edutrust import i18n
 from edutrust.logs import request_id_var
 from edutrust.platform import Platform
+from idp.oauth2.client_credentials_endpoint import (
+    TOKEN_RESPONSE_HEADERS,
+    ClientCredentialsEndpoint,
+)
+from idp.oauth2.rfc8414 import EndpointPaths
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
     from ledger.channel import Channel
 
 log = logging.getLogger("edutrust.http")
@@ -30,6 +38,56 @@ _PROBLEMS = {
     400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
     500: "internal", 503: "unavailable",
 }
+
+
+# Headers every response carries (the lean token path adds them too).
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                    ("X-Frame-Options", "DENY"))
+# Where the lean token path leaves the request id for Flask when it hands a request over.
+_REQUEST_ID_KEY = "edutrust.request_id"
+
+
+def _request_id(incoming: str) -> str:
+    """The client's X-Request-ID when well formed, else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
+def _log_request(method: str, path: str, status: int, started: float | None) -> None:
+    """The access log line of one request (not built when the level drops it)."""
+    if log.isEnabledFor(logging.INFO):
+        log.info("request", extra={"fields": {
+            "method": method, "path": path, "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        }})
+
+
+class LeanTokenPath:
+    """WSGI layer in front of the Flask app: the token endpoint's client_credentials
+    requests that ``ClientCredentialsEndpoint`` fully understands and grants are
+    answered here, with the headers and access log line Flask would add; every other
+    request goes to ``app`` unchanged."""
+
+    def __init__(self, app: WSGIApplication, endpoint: ClientCredentialsEndpoint,
+                 path: str) -> None:
+        self._app = app
+        self._endpoint = endpoint
+        self._path = path
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != self._path or environ.get("REQUEST_METHOD") != "POST":
+            return self._app(environ, start_response)
+        started = time.perf_counter()
+        request_id = _request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        request_id_var.set(request_id)
+        body = self._endpoint.answer(environ)
+        if body is None:
+            environ[_REQUEST_ID_KEY] = request_id
+            return self._app(environ, start_response)
+        start_response("200 OK", [*TOKEN_RESPONSE_HEADERS, ("Content-Length", str(len(body))),
+                                  ("X-Request-ID", request_id), *SECURITY_HEADERS])
+        _log_request("POST", self._path, 200, started)
+        return [body]
 
 
 def request_language() -> str:
@@ -59,7 +117,9 @@ def problem(status: int, slug: str, *, lang: str | None = None,
     return response
 
 
-def create_app(platform: Platform) -> Flask:
+def create_app(platform: Platform, *, lean_token_endpoint: bool = True) -> Flask:
+    """The platform's app; ``lean_token_endpoint=False`` leaves every token request to
+    Flask and Authlib (tests compare the two paths)."""
     app = Flask("edutrust")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     hops = platform.settings.trusted_proxies
@@ -71,24 +131,18 @@ def create_app(platform: Platform) -> Flask:
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        g.request_id = request.environ.get(_REQUEST_ID_KEY) or _request_id(
+            request.headers.get("X-Request-ID", ""))
         g.request_started = time.perf_counter()
         request_id_var.set(g.request_id)
 
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if log.isEnabledFor(logging.INFO):  # skip building the line when it is not kept
-            started = g.get("request_started")
-            log.info("request", extra={"fields": {
-                "method": request.method, "path": request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-            }})
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
+        _log_request(request.method, request.path, response.status_code,
+                     g.get("request_started"))
         return response
 
     @app.errorhandler(HTTPException)
@@ -117,6 +171,10 @@ def create_app(platform: Platform) -> Flask:
     _register_admin(app)
     _register_records(app, platform)
     _register_public_verification(app, platform)
+    if lean_token_endpoint:
+        app.wsgi_app = LeanTokenPath(  # type: ignore[method-assign]
+            app.wsgi_app, ClientCredentialsEndpoint(app.extensions["edutrust.idp"]),
+            EndpointPaths().token)
     return app
 
 

@@ -36,8 +36,10 @@ def _freeze_startup_objects(worker: Any) -> None:
     gc.freeze()
 
 
-def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
-    options = {
+def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict[str, Any]:
+    """How ``edutrust serve`` runs gunicorn (bench/idp.py serves its floor app the same
+    way)."""
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         # Threads, not processes, for what waits (PostgreSQL and Redis round trips,
@@ -48,10 +50,14 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         "threads": 4,
         "accesslog": None,  # the app logs each request as JSON, with secrets redacted
         "errorlog": "-",
-        "loglevel": settings.log_level.lower(),
+        "loglevel": log_level.lower(),
         "graceful_timeout": 10,
         "timeout": 60,
         "proc_name": "edutrust",
         "post_worker_init": _freeze_startup_objects,
     }
-    _EduTrustGunicorn(settings, options).run()
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    _EduTrustGunicorn(settings, gunicorn_options(host, port, workers,
+                                                 settings.log_level)).run()

@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import ipaddress
 import secrets
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,9 @@ _CLIENT_CREDENTIAL_TABLES = ("oauth_registration_access_tokens",)
 # One client row by id, built once (``ClientRegistry.find`` runs on every token request).
 _BY_ID = select(OAuthClient.__table__).where(
     OAuthClient.__table__.c.client_id == bindparam("client_id"))
+# Clients whose built ``RegisteredClient`` a worker keeps (see ``ClientRegistry.find``);
+# beyond this many, the one stored first is dropped.
+_BUILT_CLIENTS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,9 @@ class ClientRegistry:
         self._sessions = sessions
         self._config = config
         self._secrets = platform_secrets
+        # client id -> (the row it was built from, the client); see ``find``.
+        self._built: dict[str, tuple[tuple[Any, ...], RegisteredClient]] = {}
+        self._built_lock = threading.Lock()
 
     def _validated(self, reg: ClientRegistration) -> ClientRegistration:
         if not reg.name.strip() or len(reg.name) > 200:
@@ -354,6 +361,8 @@ class ClientRegistry:
             org_id=row.org_id)
 
     def find(self, client_id: str | None) -> RegisteredClient | None:
+        """The client as registered now. Callers share the returned object (see below)
+        and must not modify it."""
         if not client_id or len(client_id) > 64:
             return None
         # A Core query on a plain connection: every token request does this lookup, and
@@ -366,7 +375,21 @@ class ClientRegistry:
         else:
             with engine.connect() as conn:
                 row = conn.execute(_BY_ID, {"client_id": client_id}).first()
-        return self._client(row) if row is not None else None
+        if row is None:
+            return None
+        # The row is read on every call, so a deleted client, a new secret or a removed
+        # grant counts at once in every worker; only building the client from an
+        # identical row (every column equal, secret hash included) is skipped.
+        values = tuple(row)
+        kept = self._built.get(client_id)
+        if kept is not None and kept[0] == values:
+            return kept[1]
+        client = self._client(row)
+        with self._built_lock:
+            if len(self._built) >= _BUILT_CLIENTS_KEPT:
+                self._built.pop(next(iter(self._built)))
+            self._built[client_id] = (values, client)
+        return client
 
     def find_by_name(self, name: str) -> RegisteredClient | None:
         """The oldest client with this display name (the demo uses it to stay idempotent)."""

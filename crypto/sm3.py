@@ -67,11 +67,20 @@ def _sm3_cryptography(data: bytes) -> bytes:
     return ctx.finalize()
 
 
-def _sm3_hashlib(data: bytes) -> bytes:
-    return hashlib.new("sm3", data).digest()
+def _sm3_hashlib(empty: hashlib._Hash) -> Callable[[bytes], bytes]:
+    """SM3 by copying ``empty``, a fresh context: that skips the digest lookup
+    (EVP_MD_fetch) every ``hashlib.new("sm3")`` pays, half the cost of a short input."""
+
+    def sm3_hashlib(data: bytes) -> bytes:
+        ctx = empty.copy()
+        ctx.update(data)
+        return ctx.digest()
+
+    return sm3_hashlib
 
 
-_sm3: Callable[[bytes], bytes] = _sm3_hashlib if _HASHLIB_SM3 else _sm3_cryptography
+_sm3: Callable[[bytes], bytes] = (_sm3_hashlib(hashlib.new("sm3")) if _HASHLIB_SM3
+                                  else _sm3_cryptography)
 
 
 def sm3(data: bytes) -> bytes:

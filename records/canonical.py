@@ -95,32 +95,50 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         raise CanonicalFormError(f"cannot encode {type(value).__name__} as JSON")
 
 
+_LEAVES = frozenset({str, bool})  # with None: the values _plain accepts as they are
+
+
 def _plain(value: Any, depth: int) -> bool:
     """True if ``json.dumps`` (sorted keys, no spaces, no ASCII escaping) writes ``value``
     exactly as RFC 8785 does: only dicts with ASCII member names (code point order is
-    then UTF-16 order), lists, strings, booleans, null and safe integers (floats are
-    where ECMAScript and Python spell numbers differently)."""
+    then UTF-16 order), lists, strings, booleans, null, safe integers and the floats
+    whose Python ``repr`` is their ECMAScript spelling (such as 2.5, but not 2.0 or
+    1e+21: Python and ECMAScript differ on integral values and exponents)."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
         return abs(value) <= MAX_SAFE_INTEGER
+    if kind is float:
+        return format_number(value) == repr(value)
     if depth >= _MAX_DEPTH:
         return False
+    # Strings, null and booleans, most of any record, are accepted without a call.
     if kind is dict:
-        return all(type(k) is str and k.isascii() and _plain(v, depth + 1)
-                   for k, v in value.items())
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            if type(item) not in _LEAVES and item is not None and not _plain(item, depth + 1):
+                return False
+        return True
     if kind is list:
-        return all(_plain(item, depth + 1) for item in value)
+        for item in value:
+            if type(item) not in _LEAVES and item is not None and not _plain(item, depth + 1):
+                return False
+        return True
     return False
+
+
+# json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")), without
+# building an encoder per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value``."""
     if _plain(value, 0):
         # The common case, in C; the encoder below handles everything else.
-        return json.dumps(value, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":")).encode("utf-8")
+        return _dumps(value).encode("utf-8")
     out: list[str] = []
     _encode(value, out, 0)
     return "".join(out).encode("utf-8")

@@ -69,20 +69,24 @@ def compile_schema(document: dict[str, Any]) -> Test:
     """The validity test of ``document`` (a whole schema with local ``#/$defs/...``
     references); ``Unsupported`` if it uses anything else."""
     compiled: dict[str, Test] = {}
+    building: set[str] = set()
 
     def resolve(ref: str) -> Test:
         if not ref.startswith("#/$defs/") or "/" in ref[len("#/$defs/"):]:
             raise Unsupported(f"reference {ref!r}")
         name = ref[len("#/$defs/"):]
+        if name in building:  # a recursive reference: looked up when it runs
+            return lambda v: compiled[name](v)
         if name not in compiled:
             target = document.get("$defs", {}).get(name)
             if not isinstance(target, (dict, bool)):
                 raise Unsupported(f"reference {ref!r} has no target")
-            compiled[name] = lambda v: True  # placeholder for recursion; replaced below
-            test = build(target)
-            compiled[name] = test
-        holder = compiled
-        return lambda v: holder[name](v)
+            building.add(name)
+            try:
+                compiled[name] = build(target)
+            finally:
+                building.discard(name)
+        return compiled[name]
 
     def build(schema: Any) -> Test:
         if schema is True:
@@ -103,13 +107,11 @@ def compile_schema(document: dict[str, Any]) -> Test:
             if any(n not in _TYPES for n in names):
                 raise Unsupported(f"type {schema['type']!r}")
             checks = tuple(_TYPES[n] for n in names)
-            tests.append(lambda v: any(c(v) for c in checks))
+            tests.append(checks[0] if len(checks) == 1 else lambda v: any(c(v) for c in checks))
         if "enum" in schema:
-            options = list(schema["enum"])
-            tests.append(lambda v: any(json_equal(v, o) for o in options))
+            tests.append(_enum(list(schema["enum"])))
         if "const" in schema:
-            constant = schema["const"]
-            tests.append(lambda v: json_equal(v, constant))
+            tests.append(_enum([schema["const"]]))
         tests.extend(_string_tests(schema))
         tests.extend(_number_tests(schema))
         tests.extend(_array_tests(schema, build))
@@ -124,18 +126,44 @@ def compile_schema(document: dict[str, Any]) -> Test:
             return lambda v: True
         if len(tests) == 1:
             return tests[0]
-        every = tuple(tests)
-        return lambda v: all(t(v) for t in every)
+        return _every(tuple(tests))
 
     return build(document)
 
 
+def _every(tests: tuple[Test, ...]) -> Test:
+    def every(v: Any) -> bool:
+        for test in tests:  # noqa: SIM110 - a loop is faster than all() over a generator
+            if not test(v):
+                return False
+        return True
+
+    return every
+
+
+def _enum(options: list[Any]) -> Test:
+    """``enum`` (and ``const``, one option). When every option is a string, JSON
+    equality is string equality, so a set lookup gives the same answer."""
+    if all(isinstance(o, str) for o in options):
+        strings = frozenset(options)
+        return lambda v: isinstance(v, str) and v in strings
+    return lambda v: any(json_equal(v, o) for o in options)
+
+
 def _combined(keyword: str, branches: tuple[Test, ...]) -> Test:
     if keyword == "allOf":
-        return lambda v: all(t(v) for t in branches)
+        return _every(branches)
     if keyword == "anyOf":
         return lambda v: any(t(v) for t in branches)
-    return lambda v: sum(1 for t in branches if t(v)) == 1
+
+    def exactly_one(v: Any) -> bool:
+        matched = 0
+        for test in branches:
+            if test(v):
+                matched += 1
+        return matched == 1
+
+    return exactly_one
 
 
 _STRING_WORDS = frozenset({"type", "pattern", "minLength", "maxLength"})
@@ -213,7 +241,15 @@ def _array_tests(schema: dict[str, Any], build: Callable[[Any], Test]) -> list[T
         if isinstance(schema["items"], list):
             raise Unsupported("items as an array (prefixItems in 2020-12)")
         item = build(schema["items"])
-        tests.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
+
+        def items(v: Any) -> bool:
+            if isinstance(v, list):
+                for x in v:
+                    if not item(x):
+                        return False
+            return True
+
+        tests.append(items)
     if "minItems" in schema:
         low = schema["minItems"]
         tests.append(lambda v: not isinstance(v, list) or len(v) >= low)

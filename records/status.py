@@ -101,7 +101,7 @@ class StatusSnapshot:
 
     def digest(self) -> str:
         """What the ledger anchors: hex SM3 of the canonical signed snapshot."""
-        return sm3(canonical_json(self.to_json())).hex()
+        return _snapshot_digest(self)
 
     @property
     def key(self) -> str:
@@ -115,7 +115,7 @@ class StatusSnapshot:
 
     def signature_is_valid(self, public_key: SM2PublicKey) -> bool:
         try:
-            public_key.verify(self.signature, canonical_json(self.statement()),
+            public_key.verify(self.signature, _signed_bytes(self),
                               signer_id=DEFAULT_SIGNER_ID, encoding=SignatureEncoding.DER)
         except CryptoError:
             return False
@@ -143,6 +143,20 @@ class StatusSnapshot:
     def _members() -> tuple[str, ...]:
         return ("type", "id", "org", "kid", "purpose", "size", "sequence", "encoded_list",
                 "valid_from", "valid_until")
+
+
+# Every record of a list carries the same snapshots, so a verifier meets equal snapshots
+# over and over. These two are pure functions of the snapshot's value (equality and hash
+# cover every member, the signature included): kept, per value. The signature itself is
+# checked at every verification.
+@functools.lru_cache(maxsize=256)
+def _signed_bytes(snapshot: StatusSnapshot) -> bytes:
+    return canonical_json(snapshot.statement())
+
+
+@functools.lru_cache(maxsize=256)
+def _snapshot_digest(snapshot: StatusSnapshot) -> str:
+    return sm3(canonical_json(snapshot.to_json())).hex()
 
 
 def sign_snapshot(list_id: str, purpose: str, bits: bytes, *, org: str, kid: str,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -248,6 +249,7 @@ class _ValidPath:
 
 _PATHS = _LRU(1024)
 _CRL_SIGNATURES = _LRU(256)
+_CRL_SCOPES = _LRU(1024)
 
 
 def _only_path(path: list[Certificate], intermediates: Sequence[Certificate],
@@ -294,6 +296,17 @@ def crl_signed_by(crl: CertificateRevocationList, issuer: Certificate) -> bool:
         except CryptoError:
             known = False
         _CRL_SIGNATURES.put(key, known)
+    return known
+
+
+def crl_names_issuer_of(crl: CertificateRevocationList, certificate: Certificate) -> bool:
+    """Whether ``crl``'s issuer is the name that issued ``certificate`` (memoised per CRL
+    and certificate bytes: comparing X.509 names is dearer than the lookup)."""
+    key = (crl.der(), certificate.der())
+    known: bool | None = _CRL_SCOPES.get(key)
+    if known is None:
+        known = crl.issuer == certificate.issuer
+        _CRL_SCOPES.put(key, known)
     return known
 
 
@@ -417,7 +430,7 @@ def _authority(ctx: _Context, certificate: Certificate, *, org: str, right: str,
         return _unknown("revocation_unknown", "no CRL of the platform CA is available")
     if not crl_signed_by(crl, issuer):
         return _unknown("revocation_unknown", "the CRL is not signed by the issuing CA")
-    if crl.issuer != certificate.issuer:
+    if not crl_names_issuer_of(crl, certificate):
         return _unknown("revocation_unknown", "the CRL is from another CA")
     if crl.this_update < at.replace(microsecond=0):  # CRL times are whole seconds
         return _unknown("revocation_unknown", "the CRL is older than the anchor, so it "
@@ -527,9 +540,18 @@ def approval_entry(history: tuple[Transition, ...]) -> Transition | None:
     return next((t for t in reversed(history) if t.target is State.APPROVED), None)
 
 
+@functools.lru_cache(maxsize=256)
+def _block_header(encoded: bytes) -> BlockHeader:
+    """``BlockHeader.decode``, kept by the header's exact bytes: the bundles of the records
+    anchored in one block carry the same two headers. Only parsing is kept (a header is
+    immutable, and one that does not parse raises every time); the signature over the
+    bytes is checked at every verification."""
+    return BlockHeader.decode(encoded)
+
+
 def _verify_header(ctx: _Context, signed: SignedBlockHeader) -> BlockHeader | None:
     try:
-        header = BlockHeader.decode(signed.header)
+        header = _block_header(signed.header)
     except LedgerError:
         return None
     for key in ctx.trust.log_keys:

@@ -36,6 +36,14 @@ def test_numbers_serialise_as_rfc_8785_appendix_b(bits: str, expected: str) -> N
     assert format_number(value) == expected
 
 
+@pytest.mark.parametrize(("bits", "expected"), RFC8785_NUMBERS)
+def test_numbers_inside_documents_are_spelled_as_rfc_8785_says(bits: str,
+                                                               expected: str) -> None:
+    value = struct.unpack(">d", bytes.fromhex(bits))[0]
+    assert canonical_json({"n": [value, 2.5, 2.0]}) == \
+        b'{"n":[' + expected.encode() + b',2.5,2]}'
+
+
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_every_finite_double_round_trips(value: float) -> None:
     assert float(format_number(value)) == value or value == 0

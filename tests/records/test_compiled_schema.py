@@ -109,3 +109,27 @@ def test_json_equality_follows_json_schema_not_python() -> None:
     test = compile_schema({"enum": [1, "a"], "type": ["integer", "string"]})
     assert test(1) and test(1.0) and test("a")
     assert not test(True) and not test("b")
+
+
+def test_a_recursive_reference_still_validates_at_every_depth() -> None:
+    tree = {"$defs": {"node": {"type": "object", "required": ["name"],
+                               "properties": {"name": {"type": "string"},
+                                              "children": {"type": "array",
+                                                           "items": {"$ref": "#/$defs/node"}}},
+                               "additionalProperties": False}},
+            "$ref": "#/$defs/node"}
+    test = compile_schema(tree)
+    deep = {"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}
+    assert test(deep)
+    deep["children"][0]["children"][0]["name"] = 3
+    assert not test(deep)
+
+
+def test_a_string_enum_or_const_accepts_only_those_strings() -> None:
+    test = compile_schema({"enum": ["1", "true", "null"]})
+    assert test("1") and test("null")
+    assert not any(test(v) for v in (1, 1.0, True, None, ["1"], "2"))
+    const = compile_schema({"const": "a"})
+    assert const("a") and not const(["a"]) and not const("b")
+    one_of = compile_schema({"oneOf": [{"type": "null"}, {"enum": ["x", None]}]})
+    assert one_of("x") and not one_of(None)  # None matches both branches

@@ -1,21 +1,40 @@
-"""What verification memoises (certificate paths, CRL signatures, the published CRL)
-never changes an answer: a revocation, a later anchor or another time is always seen."""
+"""What verification memoises (certificate paths, CRL signatures, the published CRL,
+parsed block headers, snapshot bytes) never changes an answer: a revocation, a later
+anchor, another time or a forged signature is always seen."""
 
 from __future__ import annotations
 
+import base64
+import copy
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from crypto.sm2 import SM2PrivateKey
+from crypto.sm2 import SM2PrivateKey, SM2PublicKey
 from crypto.x509 import (
     CertificateAuthority,
     ChainValidationError,
     create_crl,
     create_root_ca,
 )
-from records.verification import Overall, crl_signed_by, validated_path
-from tests.records.conftest import REVIEWER, Desk, archive_content, create_and_anchor, student
+from records.bundle import verify_bundle
+from records.canonical import canonical_json
+from records.verification import (
+    Outcome,
+    Overall,
+    crl_names_issuer_of,
+    crl_signed_by,
+    validated_path,
+)
+from tests.records.conftest import (
+    REVIEWER,
+    SCHOOL,
+    Desk,
+    archive_content,
+    create_and_anchor,
+    student,
+)
 
 
 def test_the_published_crl_is_reused_until_the_revocations_change(desk: Desk) -> None:
@@ -85,3 +104,76 @@ def test_a_crl_signed_by_another_ca_is_never_taken_for_the_platforms(desk: Desk)
     assert crl_signed_by(foreign, root) is False
     assert crl_signed_by(foreign, root) is False
     assert crl_signed_by(desk.issuers.published_crl(), root) is True
+    school = desk.issuers.certificate(desk.issuers.signer("S001")[0])
+    assert crl_names_issuer_of(desk.issuers.published_crl(), school) is True
+    assert crl_names_issuer_of(foreign, school) is False
+    assert crl_names_issuer_of(foreign, school) is False
+
+
+# --- what is kept per exact input (block headers, snapshot bytes) is only parsing: every
+# signature of a bundle is verified at every verification.
+
+@pytest.fixture(scope="module")
+def bundle(desk: Desk) -> dict[str, Any]:
+    record = create_and_anchor(desk, "archive_entry", archive_content(), SCHOOL, REVIEWER,
+                               subject=student("person-caches"))
+    return desk.registry.bundle(record.id)
+
+
+@pytest.fixture(scope="module")
+def anchors(desk: Desk) -> dict[str, Any]:
+    return desk.registry.trust_anchors().to_json()
+
+
+def _problems(bundle: dict[str, Any], anchors: dict[str, Any]) -> dict[str, str]:
+    report = verify_bundle(bundle, anchors)
+    return {n: c.code for n, c in report.checks.items() if c.outcome is not Outcome.PASS}
+
+
+def _foreign_signature(message: bytes) -> str:
+    return base64.b64encode(SM2PrivateKey.generate().sign(message)).decode()
+
+
+def test_every_signature_is_verified_again_on_every_verification(
+        bundle: dict[str, Any], anchors: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _problems(bundle, anchors) == {}  # certificates and CRL now remembered
+    calls: list[bytes] = []
+    original = SM2PublicKey.verify
+
+    def counting(self: SM2PublicKey, signature: bytes, data: bytes, **kwargs: Any) -> None:
+        calls.append(data)
+        original(self, signature, data, **kwargs)
+
+    monkeypatch.setattr(SM2PublicKey, "verify", counting)
+    for _ in range(2):
+        calls.clear()
+        assert _problems(bundle, anchors) == {}
+        # issuer and reviewer proofs, lifecycle entries, status snapshots, the two block
+        # headers, the checkpoint's log signature and each witness cosignature
+        assert len(calls) == (2 + len(bundle["record"]["lifecycle"]) + len(bundle["status"])
+                              + 2 + 1 + len(anchors["witness_keys"]))
+
+
+def test_a_block_header_seen_before_still_needs_its_signature(
+        bundle: dict[str, Any], anchors: dict[str, Any]) -> None:
+    assert _problems(bundle, anchors) == {}
+    forged = copy.deepcopy(bundle)
+    block = forged["ledger"]["block"]
+    block["signature"] = _foreign_signature(base64.b64decode(block["header"]))
+    assert _problems(forged, anchors)["anchor"] == "block_signature"
+    assert _problems(bundle, anchors) == {}
+
+
+def test_a_status_snapshot_seen_before_still_needs_its_signature(
+        bundle: dict[str, Any], anchors: dict[str, Any]) -> None:
+    assert _problems(bundle, anchors) == {}
+    resigned = copy.deepcopy(bundle)
+    snapshot = resigned["status"]["revocation"]["snapshot"]
+    statement = {k: v for k, v in snapshot.items() if k != "signature"}
+    snapshot["signature"] = _foreign_signature(canonical_json(statement))
+    assert _problems(resigned, anchors)["status"] == "snapshot_signature"
+    altered = copy.deepcopy(bundle)
+    altered["status"]["revocation"]["snapshot"]["sequence"] += 1
+    assert _problems(altered, anchors)["status"] == "snapshot_signature"
+    assert _problems(bundle, anchors) == {}

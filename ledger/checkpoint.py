@@ -81,14 +81,20 @@ def _b64decode(text: str, what: str) -> bytes:
     return raw
 
 
+# C0 controls but newline; what a key name may not hold ('+', a control character, or
+# whitespace: re's \s is str.isspace()).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_NOT_IN_KEY_NAME = re.compile(r"[+\s\x00-\x1f]")
+
+
 def _has_control(text: str) -> bool:
-    return any(ch < " " and ch != "\n" for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def _check_key_name(name: str) -> None:
     if not isinstance(name, str) or not name:
         raise MalformedNote("a key name is a non-empty string")
-    if "+" in name or any(ch.isspace() or ch < " " for ch in name):
+    if _NOT_IN_KEY_NAME.search(name):
         raise MalformedNote(f"key name {name!r} contains a space, control or '+' character")
 
 

@@ -294,6 +294,9 @@ def test_well_formed_reference_note_parses() -> None:
     GOOD.replace(f"\u2014 {ORIGIN}", f"\u2014  {ORIGIN}"),      # two spaces: empty name
     GOOD.replace(f"\u2014 {ORIGIN}", "\u2014 a+b"),             # '+' in key name
     GOOD.replace(f"\u2014 {ORIGIN}", "\u2014 a\u3000b"),        # ideographic space in name
+    GOOD.replace(f"\u2014 {ORIGIN}", "\u2014 a\u00a0b"),        # no-break space in name
+    GOOD.replace(f"\u2014 {ORIGIN}", "\u2014 a\x1fb"),          # unit separator in name
+    GOOD.replace(f"{ORIGIN}\n5", f"{ORIGIN}\x0b\n5"),           # vertical tab in origin
     GOOD.replace(SIG, SIG + " "),                               # trailing space
     GOOD.replace(SIG, SIG.rstrip("=")),                         # missing padding
     GOOD.replace(SIG, "not*base64"),

@@ -141,6 +141,43 @@ def canonical_json(value: Any) -> bytes:
             from None
 
 
+# The JSON string literal ``canonical_json`` writes for a ``str`` (the same C function),
+# for callers that assemble a fixed-shape object from already encoded members. A lone
+# surrogate passes here; encoding the assembled text to UTF-8 then raises.
+encode_string: Callable[[str], str] = json.encoder.encode_basestring
+FLAT_TYPES = (str, int, bool, type(None))
+
+
+def flat_object_json(value: Any) -> str | None:
+    """The canonical JSON text of a dict whose members are all strings, exact ints,
+    booleans or null (``canonical_json(value).decode()``); None for anything else (a
+    nested container, a float, not a dict), which the caller encodes the general way.
+    Nothing nested, so the object can sit at any depth of a larger document."""
+    if type(value) is not dict:
+        return None
+    if not value:
+        return "{}"
+    for member in value.values():
+        if type(member) not in FLAT_TYPES:
+            return None
+    try:
+        return canonical_json(value).decode()
+    except CanonicalJSONError:
+        return None
+
+
+def canonical_json_each(values: list[Any]) -> list[bytes]:
+    """``[canonical_json(v) for v in values]``, with one type check for the whole list
+    (a contract's records, a transaction's leaves): the same bytes and the same errors."""
+    try:
+        if _plain(values):
+            encode = _encode_sorted
+            return [encode(value).encode() for value in values]
+    except UnicodeEncodeError:
+        pass  # the value by value path below raises the error canonical_json raises
+    return [canonical_json(value) for value in values]
+
+
 def _reject_constant(name: str) -> Any:
     raise CanonicalJSONError(f"{name} is not JSON")
 

@@ -54,13 +54,13 @@ from ledger.merkle import (
     InclusionProof,
     consistency_proof,
     empty_root,
+    hash_leaves,
     inclusion_proof,
-    leaf_hash,
     stored_root,
 )
 from ledger.msp import Identity, SigningIdentity
 from ledger.policy import evaluate, policy_principals
-from ledger.storage.sql import BlockWriter, Receipt, SqlLedgerStore
+from ledger.storage.sql import BlockWriter, Receipt, SqlLedgerStore, TransactionWrites
 from ledger.tx import (
     Endorsement,
     Proposal,
@@ -576,8 +576,8 @@ class Channel:
             state.preload(checks)
         codes: list[str] = []
         leaves: list[list[bytes]] = []
-        writes: list[tuple[str, str, bytes | None, Version, str]] = []
-        new_nodes: list[tuple[Any, bytes]] = []
+        writes: list[TransactionWrites] = []
+        block_leaves: list[bytes] = []
         new_config: bytes | None = None
         already = writer.committed_tx_ids(tx_ids)
         seen: set[str] = set()
@@ -605,18 +605,19 @@ class Channel:
                 if code is ValidationCode.VALID and check.tx is not None:
                     version = Version(number, num)
                     apply_writes(check.tx, state, version)
-                    writes.extend((check.tx.proposal.contract, k, v, version, tx_id)
-                                  for k, v in check.tx.results.rwset.writes)
+                    writes.append((check.tx.proposal.contract, check.tx.results.rwset.writes,
+                                   version, tx_id))
                     try:
                         tx_leaves = leaves_from_event(self.channel_id, tx_id,
                                                       check.tx.results.event)
                     except LedgerError:
                         tx_leaves = []
-                    for leaf in tx_leaves:
-                        new_nodes.extend(frontier.append(leaf_hash(leaf)))
+                    block_leaves.extend(tx_leaves)
             seen.add(tx_id)
             codes.append(code.value)
             leaves.append(tx_leaves)
+        # The block's Merkle nodes in one pass (the same as appending leaf by leaf).
+        new_nodes = frontier.extend(hash_leaves(block_leaves))
         header = BlockHeader(self.channel_id, number, previous.hash, data_hash(envelopes),
                              tuple(codes), frontier.size, frontier.root(), at, config.sequence)
         _check_orderer(config, self.orderer, at, self.identities)

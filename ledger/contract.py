@@ -75,7 +75,8 @@ _CONTROL = re.compile(r"[\x00-\x1f]")
 def check_key(key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise ContractError(f"keys are 1-{MAX_KEY_LENGTH} characters")
-    if _CONTROL.search(key):
+    # A printable string holds no control character; only the others need the search.
+    if not key.isprintable() and _CONTROL.search(key):
         raise ContractError("keys may not contain control characters")
     return key
 

@@ -445,12 +445,64 @@ class Frontier:
         self._root = None
         return completed
 
+    def extend(self, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
+        """``append`` each leaf hash in turn; return every node they complete as
+        ``(level, index, hash)``, in the order successive ``append`` calls report them.
+
+        One pass for a block's leaves: no ``NodeAddress`` per node, and with SM3 each
+        node is hashed from a prepared context (``_SM3_NODE``), as proofs are verified."""
+        digest = _digest_size(self._hash_fn)
+        if any(not isinstance(leaf, bytes) or len(leaf) != digest for leaf in leaves):
+            raise LedgerError(f"a leaf hash is {digest} bytes")
+        if self._size + len(leaves) > MAX_TREE_SIZE:
+            raise TreeRangeError("the tree is full")
+        hash_fn = self._hash_fn
+        prepared = _SM3_NODE.copy if hash_fn is sm3 and _SM3_NODE is not None else None
+        pop, push = self._nodes.pop, self._nodes.append
+        completed: list[tuple[int, int, bytes]] = []
+        record = completed.append
+        index = self._size
+        for current in leaves:
+            record((0, index, current))
+            level = 0
+            # Each set low bit of ``index`` is a same-sized subtree waiting for a right
+            # sibling.
+            while (index >> level) & 1:
+                if prepared is not None:
+                    h = prepared()
+                    h.update(pop())
+                    h.update(current)
+                    current = h.digest()
+                else:
+                    current = node_hash(pop(), current, hash_fn)
+                level += 1
+                record((level, index >> level, current))
+            push(current)
+            index += 1
+        if leaves:
+            self._size = index
+            self._root = None
+        return completed
+
     def root(self) -> bytes:
         """MTH of the leaves appended so far."""
         if self._root is None:
             self._root = _fold(self._nodes, self._hash_fn) if self._nodes \
                 else empty_root(self._hash_fn)
         return self._root
+
+
+def hash_leaves(leaves: Iterable[bytes], hash_fn: HashFunction = sm3) -> list[bytes]:
+    """``leaf_hash`` of each leaf (with SM3, from the prepared context in one loop)."""
+    if hash_fn is sm3 and _SM3_LEAF is not None:
+        prepared = _SM3_LEAF.copy
+        result = []
+        for leaf in leaves:
+            h = prepared()
+            h.update(leaf)
+            result.append(h.digest())
+        return result
+    return [leaf_hash(leaf, hash_fn) for leaf in leaves]
 
 
 def root(leaf_hashes: Iterable[bytes], hash_fn: HashFunction = sm3) -> bytes:
@@ -482,8 +534,11 @@ class MemoryNodeStore:
             self._levels[address.level].append(value)
 
     def extend(self, leaves: Iterable[bytes]) -> None:
-        for leaf in leaves:
-            self.append(leaf)
+        levels = self._levels
+        for level, _index, value in self._frontier.extend(list(leaves)):
+            if level == len(levels):
+                levels.append([])
+            levels[level].append(value)
 
     def root(self) -> bytes:
         return self._frontier.root()

@@ -8,7 +8,6 @@ stored envelope that was altered fails to load or fails its signatures in audit.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import json
@@ -18,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.sm3 import sm3
-from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    CanonicalJSONError,
+    canonical_json,
+    encode_string,
+    parse_canonical,
+)
 from ledger.errors import LedgerError
 
 NONCE_SIZE = 24
@@ -31,15 +36,21 @@ class MalformedTransaction(LedgerError):
     """A proposal, read/write set or envelope does not have the required shape."""
 
 
+# ``base64.b64encode`` and ``b64decode(validate=True)`` without their Python wrappers
+# (every write of a read/write set goes through here, thousands per block).
+_to_base64 = binascii.b2a_base64
+_from_base64 = binascii.a2b_base64
+
+
 def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
+    return _to_base64(raw, newline=False).decode()
 
 
 def unb64(text: object, what: str) -> bytes:
     if not isinstance(text, str):
         raise MalformedTransaction(f"{what}: expected base64 text")
     try:
-        raw = base64.b64decode(text, validate=True)
+        raw = _from_base64(text, strict_mode=True)  # a non-ASCII str is a ValueError
     except (binascii.Error, ValueError):
         raise MalformedTransaction(f"{what}: invalid base64") from None
     if b64(raw) != text:
@@ -98,9 +109,54 @@ def _memo_signed_bytes(item: Proposal | ProposalResults) -> bytes:
     bytes are signed, hashed, verified and put into the envelope."""
     cached: bytes | None = item.__dict__.get("_signed_bytes")
     if cached is None:
-        cached = canonical_json(item.to_doc())
+        assembled = _assembled_results(item) if isinstance(item, ProposalResults) else None
+        cached = assembled if assembled is not None else canonical_json(item.to_doc())
         object.__setattr__(item, "_signed_bytes", cached)
     return cached
+
+
+def _exact_int(value: object) -> bool:
+    return type(value) is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+
+
+def _assembled_results(results: ProposalResults) -> bytes | None:
+    """``canonical_json(results.to_doc())`` assembled from each member's canonical text in
+    sorted member order, when the results have the usual shape (no range reads; string
+    keys, message and event name; versions and status in the exact integer range). A
+    thousand-entry batch has thousands of read and write pairs, and this is about three
+    times faster than building and encoding the document. None otherwise: the caller
+    encodes the document (which decides, and raises what it raises)."""
+    rwset, response, event = results.rwset, results.response, results.event
+    if rwset.range_reads or not _exact_int(response.status) \
+            or type(response.message) is not str \
+            or (event is not None and type(event.name) is not str):
+        return None
+    text = encode_string
+    reads, writes = [], []
+    for key, version in rwset.reads:
+        if type(key) is not str:
+            return None
+        if version is None:
+            reads.append(f"[{text(key)},null]")
+        elif _exact_int(version.block) and _exact_int(version.tx_num):
+            reads.append(f"[{text(key)},[{version.block},{version.tx_num}]]")
+        else:
+            return None
+    for key, value in rwset.writes:
+        if type(key) is not str:
+            return None
+        writes.append(f'[{text(key)},"{b64(value)}"]' if value is not None
+                      else f"[{text(key)},null]")
+    event_text = "null" if event is None else \
+        f'{{"name":{text(event.name)},"payload":"{b64(event.payload)}"}}'
+    try:
+        return (f'{{"event":{event_text},"proposal_hash":"{b64(results.proposal_hash)}",'
+                f'"response":{{"message":{text(response.message)},'
+                f'"payload":"{b64(response.payload)}","status":{response.status}}},'
+                f'"rwset":{{"range_reads":[],"reads":[{",".join(reads)}],'
+                f'"writes":[{",".join(writes)}]}}}}').encode()
+    except UnicodeEncodeError:
+        return None
 
 
 def _remember_signed_bytes(item: Proposal | ProposalResults, signed: bytes) -> None:
@@ -377,15 +433,19 @@ def _decode_fast(data: bytes) -> Transaction | None:
     signature = doc["signature"]
     if not isinstance(signature, str) or not _BASE64_TEXT.fullmatch(signature):
         return None
+    # The results are read before they are encoded, and encoded from what was read:
+    # ``from_doc`` is strict, so that is the canonical JSON of the document they were
+    # read from when it has one, and the assembled encoding of their thousands of pairs
+    # is much the cheapest. (The proposal is encoded first: its checks assume text that
+    # is valid Unicode.)
     try:
         proposal_bytes = canonical_json(doc["proposal"])
-        results_bytes = canonical_json(doc["results"])
         endorsement_bytes = canonical_json(doc["endorsements"])
-    except CanonicalJSONError:
+        tx = Transaction._from_doc(doc)
+        results_bytes = tx.results.signed_bytes()
+    except (MalformedTransaction, CanonicalJSONError):
         return None
     if _envelope_bytes(proposal_bytes, signature, results_bytes, endorsement_bytes) != data:
         return None
-    tx = Transaction._from_doc(doc)
     _remember_signed_bytes(tx.proposal, proposal_bytes)
-    _remember_signed_bytes(tx.results, results_bytes)
     return tx

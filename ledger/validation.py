@@ -237,7 +237,12 @@ class BlockState:
     def __init__(self, versions: VersionLookup, ranges: RangeLookup) -> None:
         self._versions = versions
         self._ranges = ranges
-        self.overlay: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
+        # The writes of earlier valid transactions of this block: value (None: deleted)
+        # and version per key, in two maps rather than a (value, version) pair per key,
+        # which the garbage collector would track (a version is an object) and, for a
+        # block of thousands of writes, promote until it runs a full collection.
+        self.overlay: dict[tuple[str, str], bytes | None] = {}
+        self.overlay_versions: dict[tuple[str, str], Version] = {}
         # Committed versions read ahead for the whole block (None: no such key).
         # Committed state cannot change while the block is validated.
         self._committed: dict[tuple[str, str], Version | None] = {}
@@ -264,8 +269,8 @@ class BlockState:
         for k in keys:
             slot = (namespace, k)
             if slot in self.overlay:
-                value, version = self.overlay[slot]
-                result[k] = version if value is not None else None
+                result[k] = self.overlay_versions[slot] if self.overlay[slot] is not None \
+                    else None
             elif slot in self._committed:
                 result[k] = self._committed[slot]
             else:
@@ -274,13 +279,13 @@ class BlockState:
 
     def range_versions(self, namespace: str, start: str, end: str) -> list[tuple[str, Version]]:
         rows = dict(self._ranges(namespace, start, end))
-        for (ns, key), (value, version) in self.overlay.items():
+        for (ns, key), value in self.overlay.items():
             if ns != namespace or key < start or (end and key >= end):
                 continue
             if value is None:
                 rows.pop(key, None)
             else:
-                rows[key] = version
+                rows[key] = self.overlay_versions[(ns, key)]
         return sorted(rows.items())
 
 
@@ -301,5 +306,9 @@ def check_mvcc(tx: Transaction, state: BlockState) -> ValidationCode:
 
 
 def apply_writes(tx: Transaction, state: BlockState, version: Version) -> None:
+    namespace = tx.proposal.contract
+    values, versions = state.overlay, state.overlay_versions
     for key, value in tx.results.rwset.writes:
-        state.overlay[(tx.proposal.contract, key)] = (value, version)
+        slot = (namespace, key)
+        values[slot] = value
+        versions[slot] = version

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    CanonicalJSONError,
+    canonical_json,
+    canonical_json_each,
+    encode_string,
+    flat_object_json,
+    parse_canonical,
+)
 from ledger.contract import Context, Contract, ContractError, check_key, query, transaction
 from ledger.tx import format_time
 
@@ -30,23 +38,80 @@ def _parse_entries(raw: str) -> list[dict[str, Any]]:
     if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ENTRIES:
         raise ContractError(f"entries: a list of 1 to {MAX_ENTRIES}")
     seen: set[str] = set()
+    is_digest = _DIGEST.fullmatch
     for entry in entries:
-        if not isinstance(entry, dict) or not {"key", "digest"} <= set(entry) <= _ENTRY_KEYS:
+        if not isinstance(entry, dict) or not (entry.keys() <= _ENTRY_KEYS and "key" in entry
+                                               and "digest" in entry):
             raise ContractError("each entry has key, digest and optional metadata, previous")
-        key = check_key(entry["key"]) if isinstance(entry["key"], str) else ""
+        key = entry["key"]
+        key = check_key(key) if isinstance(key, str) else ""
         if not key:
             raise ContractError("entry key must be a string")
         if key in seen:
             raise ContractError(f"key {key} appears twice in one batch")
         seen.add(key)
-        for name in ("digest", "previous"):
-            if name in entry and not (isinstance(entry[name], str)
-                                      and _DIGEST.fullmatch(entry[name])):
-                raise ContractError(f"{name} must be 64 lowercase hex characters (SM3)")
-        metadata = entry.get("metadata", {})
-        if not isinstance(metadata, dict) or (metadata and len(canonical_json(metadata)) > 4096):
-            raise ContractError("metadata: an object of at most 4 KiB")
+        digest = entry["digest"]
+        if not (isinstance(digest, str) and is_digest(digest)):
+            raise ContractError("digest must be 64 lowercase hex characters (SM3)")
+        if "previous" in entry:
+            previous = entry["previous"]
+            if not (isinstance(previous, str) and is_digest(previous)):
+                raise ContractError("previous must be 64 lowercase hex characters (SM3)")
+        if "metadata" in entry:
+            metadata = entry["metadata"]
+            if not isinstance(metadata, dict) or (
+                    metadata and len(canonical_json(metadata)) > 4096):
+                raise ContractError("metadata: an object of at most 4 KiB")
     return entries
+
+
+# key, digest, version, metadata, previous of one anchored entry
+_Anchored = tuple[str, str, Any, Any, "str | None"]
+
+
+def _encode_documents(anchored: list[_Anchored], msp_id: str, tx_id: str,
+                      timestamp: str) -> tuple[list[bytes], bytes]:
+    """The state records and the event payload, as documents through ``canonical_json``:
+    record ``{"key", "digest", "version", "msp_id", "metadata", "previous", "tx_id",
+    "timestamp"}``, event ``{"entries": [{"key", "digest", "version", "msp_id",
+    "metadata", "previous"}, ...]}``."""
+    records = canonical_json_each([
+        {"key": key, "digest": digest, "version": version, "msp_id": msp_id,
+         "metadata": metadata, "previous": previous, "tx_id": tx_id, "timestamp": timestamp}
+        for key, digest, version, metadata, previous in anchored])
+    event = canonical_json({"entries": [
+        {"key": key, "digest": digest, "version": version, "msp_id": msp_id,
+         "metadata": metadata, "previous": previous}
+        for key, digest, version, metadata, previous in anchored]})
+    return records, event
+
+
+def _encode_assembled(anchored: list[_Anchored], msp_id: str, tx_id: str,
+                      timestamp: str) -> tuple[list[bytes], bytes] | None:
+    """What ``_encode_documents`` returns, assembled from each member's canonical text
+    in the members' sorted order (about a third of the cost), when every entry has the
+    usual shape: a version in the exact integer range and flat metadata (key, digest and
+    previous are strings already). None otherwise, and ``_encode_documents`` decides
+    (and raises what it raises)."""
+    text = encode_string
+    try:
+        shared = f',"msp_id":{text(msp_id)},"previous":'
+        record_tail = f',"timestamp":{text(timestamp)},"tx_id":{text(tx_id)},"version":'
+        records: list[bytes] = []
+        entries: list[str] = []
+        for key, digest, version, metadata, previous in anchored:
+            meta = flat_object_json(metadata)
+            if meta is None or type(version) is not int or \
+                    not -MAX_SAFE_INTEGER <= version <= MAX_SAFE_INTEGER:
+                return None
+            head = (f'{{"digest":{text(digest)},"key":{text(key)},"metadata":{meta}{shared}'
+                    f'{"null" if previous is None else text(previous)}')
+            records.append(f"{head}{record_tail}{version}}}".encode())
+            entries.append(f'{head},"version":{version}}}')
+        event = ('{"entries":[' + ",".join(entries) + "]}").encode()
+    except UnicodeEncodeError:
+        return None
+    return records, event
 
 
 class AnchoringContract(Contract):
@@ -61,7 +126,7 @@ class AnchoringContract(Contract):
         # One read of committed state for the whole batch (reads, and so the read set,
         # are the same as reading key by key).
         currents = ctx.stub.get_multiple_states([entry["key"] for entry in entries])
-        anchored = []
+        anchored: list[_Anchored] = []
         for entry, current_raw in zip(entries, currents, strict=True):
             key = entry["key"]
             previous = entry.get("previous")
@@ -78,14 +143,15 @@ class AnchoringContract(Contract):
                 if msp_id != current["msp_id"]:
                     raise ContractError(f"{key}: only {current['msp_id']} may add versions")
                 version = current["version"] + 1
-            metadata = entry.get("metadata", {})
-            record = {"key": key, "digest": entry["digest"], "version": version,
-                      "msp_id": msp_id, "metadata": metadata, "previous": previous,
-                      "tx_id": tx_id, "timestamp": timestamp}
-            ctx.stub.put_state(key, canonical_json(record))
-            anchored.append({"key": key, "digest": entry["digest"], "version": version,
-                             "msp_id": msp_id, "metadata": metadata, "previous": previous})
-        ctx.stub.set_event(ANCHOR_EVENT, canonical_json({"entries": anchored}))
+            anchored.append((key, entry["digest"], version, entry.get("metadata", {}),
+                             previous))
+        encoded = _encode_assembled(anchored, msp_id, tx_id, timestamp) or \
+            _encode_documents(anchored, msp_id, tx_id, timestamp)
+        records, event = encoded
+        put_state = ctx.stub.put_state
+        for (key, *_), record in zip(anchored, records, strict=True):
+            put_state(key, record)
+        ctx.stub.set_event(ANCHOR_EVENT, event)
         return canonical_json({"anchored": len(anchored)})
 
     @query

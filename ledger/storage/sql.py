@@ -155,12 +155,6 @@ class PendingRow(LedgerBase):
 _STATE = select(StateRow.value, StateRow.block, StateRow.tx_num).where(
     StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
     StateRow.key == bindparam("key"))
-_STATES = select(StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num).where(
-    StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
-    StateRow.key.in_(bindparam("keys", expanding=True)))
-_VERSIONS = select(StateRow.key, StateRow.block, StateRow.tx_num).where(
-    StateRow.channel_id == bindparam("channel"), StateRow.namespace == bindparam("namespace"),
-    StateRow.key.in_(bindparam("keys", expanding=True)))
 _CHANNEL_ROW = select(ChannelRow.config, ChannelRow.height, ChannelRow.tree_size).where(
     ChannelRow.channel_id == bindparam("channel"))
 _HEADER = select(BlockRow.header).where(BlockRow.channel_id == bindparam("channel"),
@@ -191,19 +185,44 @@ _ADVANCE = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel"
 _ADVANCE_WITH_CONFIG = _ADVANCE.values(config=bindparam("new_config"))
 _DELETE_PENDING = delete(PendingRow).where(PendingRow.seq.in_(bindparam("seqs", expanding=True)))
 _NODE_QUERIES: dict[int, Select[int, int, bytes]] = {}
-_DRIVER_STATE: dict[tuple[str, str, str], tuple[str, list[str] | None]] = {}
+_DRIVER_SQL: dict[tuple[str, str, str, str, int], tuple[str, list[str] | None]] = {}
+_KEY_PARAMETERS = [f"k{i}" for i in range(_CHUNK)]
 
 
-def _driver_state_sql(dialect: Dialect) -> tuple[str, list[str] | None]:
-    """``_STATE`` compiled for the dialect's driver: (SQL, parameter order if positional)."""
-    which = (dialect.name, dialect.driver, dialect.paramstyle)
-    found = _DRIVER_STATE.get(which)
+def _keys_query(columns: Sequence[Any], count: int) -> Any:
+    """``columns`` of the state rows of ``count`` keys (parameters channel, namespace,
+    k0, k1, ...)."""
+    return select(*columns).where(
+        StateRow.channel_id == bindparam("channel"),
+        StateRow.namespace == bindparam("namespace"),
+        StateRow.key.in_([bindparam(f"k{i}") for i in range(count)]))
+
+
+_STATE_READS: dict[str, Callable[[int], Any]] = {
+    "state": lambda _count: _STATE,
+    "states": lambda count: _keys_query(
+        (StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num), count),
+    "versions": lambda count: _keys_query((StateRow.key, StateRow.block, StateRow.tx_num),
+                                          count),
+}
+
+
+def _driver_sql(dialect: Dialect, name: str, count: int) -> tuple[str, list[str] | None]:
+    """A state read of ``_STATE_READS`` compiled for the dialect's driver (once per
+    dialect and key count): (SQL, parameter order if positional)."""
+    which = (dialect.name, dialect.driver, dialect.paramstyle, name, count)
+    found = _DRIVER_SQL.get(which)
     if found is None:
-        compiled = _STATE.compile(dialect=dialect)
+        compiled = _STATE_READS[name](count).compile(dialect=dialect)
         positional = compiled.positiontup
         found = (str(compiled), list(positional) if positional is not None else None)
-        _DRIVER_STATE[which] = found
+        _DRIVER_SQL[which] = found
     return found
+
+
+# The writes of one valid transaction: namespace, its (key, value or None) pairs, the
+# version they get, the transaction id.
+TransactionWrites = tuple[str, Sequence[tuple[str, bytes | None]], Version, str]
 
 
 class _BulkInsert:
@@ -326,43 +345,44 @@ class _Reads:
         self.conn = conn
         self.channel = channel
 
-    def versions(self, namespace: str, keys: list[str]) -> dict[str, Version]:
-        found: dict[str, Version] = {}
-        for i in range(0, len(keys), _CHUNK):
-            rows = self.conn.execute(_VERSIONS, {"channel": self.channel,
-                                                 "namespace": namespace,
-                                                 "keys": keys[i: i + _CHUNK]})
-            for key, block, tx_num in rows:
-                found[key] = Version(block, tx_num)
-        return found
-
-    def state(self, namespace: str, key: str) -> StateEntry | None:
-        # Contracts read one key at a time, so this is the hottest query of endorsement;
-        # the driver runs it in a fraction of SQLAlchemy's per-statement work.
-        sql, order = _driver_state_sql(self.conn.dialect)
-        params = {"channel": self.channel, "namespace": namespace, "key": key}
+    def _driver_rows(self, name: str, namespace: str, keys: list[str]) -> list[Any]:
+        """Rows of a state read straight from the driver. State reads run for every key
+        an endorser reads and every key a block's transactions read, and SQLAlchemy's
+        per-statement and per-row work cost more than the queries; the SQL is compiled
+        from the same SQLAlchemy statements."""
+        sql, order = _driver_sql(self.conn.dialect, name, len(keys))
+        params: dict[str, Any] = {"channel": self.channel, "namespace": namespace}
+        if name == "state":
+            params["key"] = keys[0]
+        else:
+            params.update(zip(_KEY_PARAMETERS[:len(keys)], keys, strict=True))
         driver: Any = self.conn.connection.driver_connection
         cursor = driver.cursor()
         try:
             cursor.execute(sql, params if order is None else tuple(params[p] for p in order))
-            row = cursor.fetchone()
+            return list(cursor.fetchall())
         finally:
             cursor.close()
-        return StateEntry(bytes(row[0]), Version(row[1], row[2])) if row else None
+
+    def versions(self, namespace: str, keys: list[str]) -> dict[str, Version]:
+        found: dict[str, Version] = {}
+        for i in range(0, len(keys), _CHUNK):
+            for key, block, tx_num in self._driver_rows("versions", namespace,
+                                                        keys[i: i + _CHUNK]):
+                found[key] = Version(block, tx_num)
+        return found
+
+    def state(self, namespace: str, key: str) -> StateEntry | None:
+        # Contracts read one key at a time, so this is the hottest query of endorsement.
+        rows = self._driver_rows("state", namespace, [key])
+        return StateEntry(bytes(rows[0][0]), Version(rows[0][1], rows[0][2])) if rows else None
 
     def states(self, namespace: str, keys: list[str]) -> dict[str, StateEntry]:
         """Committed entries of many keys, a few queries for all (absent keys left out)."""
         found: dict[str, StateEntry] = {}
-        if len(keys) == 1:
-            entry = self.state(namespace, keys[0])
-            if entry is not None:
-                found[keys[0]] = entry
-            return found
         for i in range(0, len(keys), _CHUNK):
-            rows = self.conn.execute(_STATES, {"channel": self.channel,
-                                               "namespace": namespace,
-                                               "keys": keys[i: i + _CHUNK]})
-            for key, value, block, tx_num in rows:
+            for key, value, block, tx_num in self._driver_rows("states", namespace,
+                                                               keys[i: i + _CHUNK]):
                 found[key] = StateEntry(bytes(value), Version(block, tx_num))
         return found
 
@@ -452,8 +472,8 @@ class BlockWriter(_Reads):
 
     def write_block(self, block: Block, codes: list[str], tx_ids: list[str],
                     leaves: list[list[bytes]], first_leaf: int,
-                    writes: list[tuple[str, str, bytes | None, Version, str]],
-                    nodes: list[tuple[NodeAddress, bytes]], timestamp: dt.datetime,
+                    writes: list[TransactionWrites],
+                    nodes: list[tuple[int, int, bytes]], timestamp: dt.datetime,
                     pending_seqs: list[int], new_config: bytes | None) -> None:
         header = block.header
         c = self.channel
@@ -473,7 +493,7 @@ class BlockWriter(_Reads):
                 next_leaf += 1
         _INSERT_TRANSACTIONS.run(self.conn, tx_rows)
         _INSERT_LEAVES.run(self.conn, leaf_rows)
-        _INSERT_NODES.run(self.conn, [(c, a.level, a.index, h) for a, h in nodes])
+        _INSERT_NODES.run(self.conn, [(c, level, index, h) for level, index, h in nodes])
         if writes:
             self._apply_state(writes, timestamp)
         advance: dict[str, Any] = {"channel": c, "new_height": header.number + 1,
@@ -486,22 +506,26 @@ class BlockWriter(_Reads):
         for i in range(0, len(pending_seqs), _CHUNK):
             self.conn.execute(_DELETE_PENDING, {"seqs": pending_seqs[i: i + _CHUNK]})
 
-    def _apply_state(self, writes: list[tuple[str, str, bytes | None, Version, str]],
-                     timestamp: dt.datetime) -> None:
+    def _apply_state(self, writes: list[TransactionWrites], timestamp: dt.datetime) -> None:
         c = self.channel
         _INSERT_HISTORY.run(self.conn, [(c, ns, k, v.block, v.tx_num, tx_id, value, timestamp)
-                                        for ns, k, value, v, tx_id in writes])
-        # The last write of a key in the block wins.
-        final: dict[tuple[str, str], tuple[bytes | None, Version]] = {}
-        for ns, k, value, v, _ in writes:
-            final[(ns, k)] = (value, v)
-        deletes = [(ns, k) for (ns, k), (value, _) in final.items() if value is None]
+                                        for ns, pairs, v, tx_id in writes
+                                        for k, value in pairs])
+        # The last write of a key in the block wins. (Tuples of strings, bytes and ints
+        # only: the garbage collector stops tracking them, so a block's thousands of them
+        # do not bring on full collections, which walk every object of the process.)
+        final: dict[tuple[str, str], tuple[bytes | None, int, int]] = {}
+        for ns, pairs, v, _ in writes:
+            block, tx_num = v.block, v.tx_num
+            for k, value in pairs:
+                final[(ns, k)] = (value, block, tx_num)
+        deletes = [(ns, k) for (ns, k), (value, _, _) in final.items() if value is None]
         for i in range(0, len(deletes), _CHUNK):
             self.conn.execute(delete(StateRow).where(
                 StateRow.channel_id == c,
                 tuple_(StateRow.namespace, StateRow.key).in_(deletes[i: i + _CHUNK])))
-        _UPSERT_STATE.run(self.conn, [(c, ns, k, value, v.block, v.tx_num)
-                                      for (ns, k), (value, v) in final.items()
+        _UPSERT_STATE.run(self.conn, [(c, ns, k, value, block, tx_num)
+                                      for (ns, k), (value, block, tx_num) in final.items()
                                       if value is not None])
 
 

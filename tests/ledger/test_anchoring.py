@@ -5,12 +5,15 @@ nothing), and large batches whose every entry is a provable leaf of the Merkle l
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crypto.sm3 import sm3
-from ledger.canonical import canonical_json, parse_canonical
+from ledger.canonical import CanonicalJSONError, canonical_json, parse_canonical
 from ledger.checkpoint import WitnessPolicy, verify_checkpoint
 from ledger.contract import (
     Context,
@@ -20,10 +23,17 @@ from ledger.contract import (
     SimulationStub,
     StateEntry,
 )
-from ledger.contracts.anchoring import AnchoringContract
-from ledger.leaves import parse_leaf
+from ledger.contracts.anchoring import (
+    ANCHOR_EVENT,
+    AnchoringContract,
+    _encode_assembled,
+    _encode_documents,
+)
+from ledger.errors import LedgerError
+from ledger.leaves import LEAF_MEMBERS, leaves_from_event, parse_leaf
 from ledger.merkle import InclusionProof, inclusion_proof, leaf_hash
 from ledger.msp import SigningIdentity
+from ledger.tx import Event
 from tests.ledger.network import ORIGIN, Network
 
 
@@ -280,3 +290,81 @@ def test_batch_of_1000_entries_gives_1000_provable_leaves(net: Network) -> None:
         for index, leaf in enumerate(leaves):
             InclusionProof(index, size, tuple(inclusion_proof(index, size, reads))).verify(
                 leaf_hash(leaf), root)
+
+
+# ------------------------------------------------ assembled encodings (the fast paths)
+
+_TEXT = st.text(max_size=6) | st.sampled_from(["\ud800", "\U0001f600", '"\\', "\u2028"])
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | _TEXT
+_METADATA = st.dictionaries(_TEXT, _SCALAR, max_size=3) | st.just({}) | \
+    st.dictionaries(st.text(max_size=3), st.lists(_SCALAR, max_size=2), max_size=2)
+_VERSION = st.integers(-(2**54), 2**54) | st.booleans() | st.sampled_from([1, 2, 2**53])
+_ANCHORED = st.tuples(_TEXT, _TEXT, _VERSION, _METADATA, st.none() | _TEXT)
+
+
+def _outcome(encode: Any) -> Any:
+    try:
+        return encode()
+    except CanonicalJSONError as exc:
+        return ("refused", str(exc))
+
+
+@given(st.lists(_ANCHORED, min_size=1, max_size=3), _TEXT, _TEXT, _TEXT)
+def test_assembled_records_and_event_are_the_documents_canonical_json(
+        anchored: list[Any], msp_id: str, tx_id: str, timestamp: str) -> None:
+    documents = _outcome(lambda: _encode_documents(anchored, msp_id, tx_id, timestamp))
+    # None: not the usual shape, and the contract takes the documents' path.
+    assembled = _encode_assembled(anchored, msp_id, tx_id, timestamp)
+    assert assembled is None or assembled == documents
+
+
+def test_usual_entries_take_the_assembled_path() -> None:
+    anchored = [("archive/1", digest("1"), 1, {}, None),
+                ("record:2", digest("2"), 3, {"type": "record", "record_version": 3},
+                 digest("x"))]
+    args = (anchored, "School", "ab" * 32, "2026-11-28T15:00:00.000000Z")
+    assert _encode_assembled(*args) == _encode_documents(*args)
+    event = _encode_documents(*args)[1]
+    assert leaves_from_event("archives", "t", Event(ANCHOR_EVENT, event)) == [
+        canonical_json({"channel": "archives", "tx_id": "t", "key": key, "version": version,
+                        "digest": dig, "msp_id": "School", "metadata": metadata,
+                        "previous": previous})
+        for key, dig, version, metadata, previous in anchored]
+
+
+def _reference_leaves(payload: bytes) -> Any:
+    """The leaves as docs/ledger.md defines them, straight from the parsed event."""
+    try:
+        entries = parse_canonical(payload)["entries"]
+    except (CanonicalJSONError, KeyError, TypeError):
+        return "malformed"
+    return [canonical_json({"channel": "archives", "tx_id": "t",
+                            **{name: e[name] for name in LEAF_MEMBERS[2:]}})
+            for e in entries]
+
+
+@given(st.lists(st.fixed_dictionaries(
+    {"key": _TEXT, "digest": _TEXT, "version": _VERSION, "msp_id": _TEXT,
+     "metadata": _METADATA, "previous": st.none() | _TEXT}), max_size=3),
+    st.sampled_from(["canonical", "spaced", "reordered", "extra member"]))
+def test_leaves_are_those_of_the_parsed_event_and_only_a_canonical_event_gives_any(
+        entries: list[dict[str, Any]], spelling: str) -> None:
+    doc: dict[str, Any] = {"entries": entries}
+    if spelling == "extra member" and entries:
+        entries[0]["extra"] = 1
+    try:
+        payload = canonical_json(doc)
+    except CanonicalJSONError:
+        payload = json.dumps(doc).encode()
+    if spelling == "spaced":
+        payload = payload.replace(b":", b": ", 1)
+    elif spelling == "reordered" and entries:
+        payload = json.dumps(doc, ensure_ascii=False, sort_keys=False).encode(
+            "utf-8", "surrogatepass")
+    expected = _reference_leaves(payload)
+    event = Event(ANCHOR_EVENT, payload)
+    if expected == "malformed":
+        with pytest.raises(LedgerError):
+            leaves_from_event("archives", "t", event)
+    else:
+        assert leaves_from_event("archives", "t", event) == expected

@@ -188,6 +188,65 @@ def test_frontier_cover_of_wrong_length_is_refused() -> None:
         Frontier().append(b"short")
 
 
+# --- a block's leaves at once ------------------------------------------------------------------
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+@pytest.mark.parametrize("hash_fn", [sm3, _sha256], ids=["sm3", "sha256"])
+def test_frontier_extend_reports_what_appending_leaf_by_leaf_reports(hash_fn: merkle.HashFunction
+                                                                     ) -> None:
+    hashes = merkle.hash_leaves(LEAVES, hash_fn)
+    rng = random.Random(6962)
+    for _ in range(40):
+        start = rng.choice([0, 1, 255, 256, 1023, rng.randrange(2, 1000)])
+        count = rng.choice([0, 1, 2, rng.randrange(3, 1000)])
+        one_by_one = Frontier(hash_fn)
+        for leaf in hashes[:start]:
+            one_by_one.append(leaf)
+        batched = Frontier.from_cover(start, one_by_one.hashes(), hash_fn)
+        expected = [(address.level, address.index, value)
+                    for leaf in hashes[start: start + count]
+                    for address, value in one_by_one.append(leaf)]
+        assert batched.extend(hashes[start: start + count]) == expected, (start, count)
+        assert batched.size == one_by_one.size == start + count
+        assert batched.hashes() == one_by_one.hashes()
+        assert batched.root() == one_by_one.root()
+
+
+def test_leaves_hashed_at_once_equal_leaf_hash_of_each() -> None:
+    assert merkle.hash_leaves(LEAVES[:50]) == LEAF_HASHES[:50]
+    assert merkle.hash_leaves(LEAVES[:5], _sha256) == [merkle.leaf_hash(leaf, _sha256)
+                                                       for leaf in LEAVES[:5]]
+    assert merkle.hash_leaves([]) == []
+
+
+def test_store_filled_in_random_batches_gives_the_rfc_roots_and_proofs() -> None:
+    rng = random.Random(1962)
+    batched = MemoryNodeStore()
+    while batched.size < 900:
+        batched.extend(LEAF_HASHES[batched.size: batched.size + rng.choice(
+            [0, 1, 2, 3, 31, 64, rng.randrange(1, 200)])])
+        assert batched.root() == naive_mth(0, batched.size)
+    size = batched.size
+    for index in [0, size - 1, *rng.sample(range(size), 30)]:
+        proof = merkle.inclusion_proof(index, size, batched)
+        assert proof == naive_path(index, 0, size)
+        merkle.verify_inclusion(LEAF_HASHES[index], index, size, proof, naive_mth(0, size))
+    for first in [1, 2, 255, 256, *rng.sample(range(1, size), 10)]:
+        assert merkle.consistency_proof(first, size, batched) == naive_consistency(first, size)
+
+
+def test_frontier_extend_refuses_a_wrong_leaf_hash_and_stays_as_it_was() -> None:
+    frontier = Frontier()
+    frontier.extend(LEAF_HASHES[:5])
+    before = (frontier.size, frontier.hashes(), frontier.root())
+    with pytest.raises(LedgerError):
+        frontier.extend([LEAF_HASHES[5], b"short", LEAF_HASHES[6]])
+    assert (frontier.size, frontier.hashes(), frontier.root()) == before
+
+
 # --- inclusion --------------------------------------------------------------------------------
 
 def test_inclusion_proofs_match_rfc_for_every_index_of_every_size(store: MemoryNodeStore) -> None:

@@ -17,6 +17,8 @@ from ledger.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalJSONError,
     canonical_json,
+    canonical_json_each,
+    flat_object_json,
     parse_canonical,
 )
 from ledger.tx import (
@@ -159,6 +161,61 @@ def test_canonical_bytes_parse_back_to_the_same_value(value: Any) -> None:
     encoded = canonical_json(value)
     assert parse_canonical(encoded) == value
     assert canonical_json(parse_canonical(encoded)) == encoded
+
+
+_ANY_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+    | st.sampled_from(["\ud800", "a\udfffb", "\U0001f600"]),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner)
+    | st.dictionaries(st.text() | st.sampled_from(["\U0001f600", "\uffff", "\ud800"]),
+                      inner, max_size=3),
+    max_leaves=8)
+
+
+def _encoded_or_error(encode: Callable[[], Any]) -> Any:
+    try:
+        return encode()
+    except CanonicalJSONError as exc:
+        return ("refused", str(exc))
+
+
+@given(st.lists(_JSON | _ANY_VALUE, max_size=4))
+def test_encoding_values_at_once_gives_the_bytes_and_errors_of_encoding_each(
+        values: list[Any]) -> None:
+    assert _encoded_or_error(lambda: canonical_json_each(values)) == \
+        _encoded_or_error(lambda: [canonical_json(v) for v in values])
+
+
+@given(st.dictionaries(st.text() | st.just("\U0001f600"),
+                       st.none() | st.booleans() | st.integers() | st.text(), max_size=5)
+       | _ANY_VALUE)
+def test_flat_object_text_is_the_canonical_json_or_nothing(value: Any) -> None:
+    text = flat_object_json(value)
+    flat = type(value) is dict and all(
+        type(v) in (str, bool, type(None)) or (type(v) is int and abs(v) <= MAX_SAFE_INTEGER)
+        for v in value.values())
+    if not flat:
+        assert text is None
+        return
+    expected = _encoded_or_error(lambda: canonical_json(value).decode())
+    assert text == (None if isinstance(expected, tuple) else expected)
+
+
+_KEY = st.text(max_size=5) | st.sampled_from(["\ud800", "\U0001f600", '"\\'])
+_INT = st.integers(-(2**54), 2**54) | st.booleans()
+
+
+@given(st.lists(st.tuples(_KEY, st.none() | st.builds(Version, _INT, _INT)), max_size=4),
+       st.lists(st.tuples(_KEY, st.none() | st.binary(max_size=8)), max_size=4),
+       st.booleans(), _INT, _KEY, st.none() | st.builds(Event, _KEY, st.binary(max_size=8)))
+def test_results_are_signed_over_the_canonical_json_of_their_document(
+        reads: list[Any], writes: list[Any], ranged: bool, status: int, message: str,
+        event: Event | None) -> None:
+    ranges = (RangeRead("a", "b", (("a1", Version(1, 2)),)),) if ranged else ()
+    results = ProposalResults(b"\x01" * 32, ReadWriteSet(tuple(reads), ranges, tuple(writes)),
+                              Response(status, message, b"payload"), event)
+    assert _encoded_or_error(results.signed_bytes) == \
+        _encoded_or_error(lambda: canonical_json(results.to_doc()))
 
 
 # --------------------------------------------------------------------------- envelopes

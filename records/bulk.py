@@ -5,7 +5,8 @@ call at a time does — draft, submitted (with the issuer's proof), and, when a 
 named, under_review and approved (with the reviewer's proof); after anchoring, active —
 with the same signatures by the same keys. Only the work is arranged differently: each
 record's chain is built in one go from key handles resolved once per organisation, and
-the chains of many records are built side by side in worker processes.
+the chains of many records are built side by side in worker processes, which send back
+only what they add (``Chain``, an activation's ``Transition``) for the caller to apply.
 
 Workers get the key handles by inheritance: ``SigningPool`` stores them in this module
 before it forks its workers, so private keys never travel through a pipe or a file.
@@ -26,9 +27,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from crypto.keys.provider import SM2Signer
-from records.envelope import Anchor, Record, Review
+from records.envelope import Anchor, Proof, Record, Review
 from records.errors import SchemaViolation
-from records.lifecycle import Actor, State, sign_transition
+from records.lifecycle import Actor, State, Transition, sign_transition
 from records.schema import validate_content
 from records.signing import ISSUE, REVIEW, sign_proof
 
@@ -52,9 +53,31 @@ class ChainJob:
 
 
 @dataclass(frozen=True)
+class Chain:
+    """What ``build_chain`` adds to a draft: all a worker sends back (the draft with its
+    content stays where it came from)."""
+
+    digest: str
+    state: State
+    lifecycle: tuple[Transition, ...]
+    proofs: tuple[Proof, ...]
+    review: Review | None
+
+    def applied_to(self, draft: Record) -> Record:
+        return draft.with_changes(digest=self.digest, state=self.state,
+                                  lifecycle=self.lifecycle, proofs=self.proofs,
+                                  review=self.review)
+
+
+@dataclass(frozen=True)
 class ActivationJob:
-    record: Record
-    anchor: Anchor
+    """What the platform's ``approved -> active`` entry of one anchored version is made
+    of (not the whole record: only this goes to a worker)."""
+
+    record: str
+    version: int
+    digest: str
+    lifecycle: tuple[Transition, ...]
     actor: Actor
     at: dt.datetime
 
@@ -91,11 +114,25 @@ def build_chain(job: ChainJob, signers: Signers | None = None) -> Record:
     return _transition(record, State.APPROVED, reviewer, keys, at, job.comment)
 
 
-def activate(job: ActivationJob, signers: Signers | None = None) -> Record:
-    """The anchored record, activated by the platform (``approved -> active``)."""
+def build_chain_only(job: ChainJob, signers: Signers | None = None) -> Chain:
+    """``build_chain`` for a worker: only what it adds to the draft."""
+    record = build_chain(job, signers)
+    return Chain(record.digest, record.state, record.lifecycle, record.proofs, record.review)
+
+
+def activation_entry(job: ActivationJob, signers: Signers | None = None) -> Transition:
+    """The platform's signed ``approved -> active`` lifecycle entry."""
     keys = signers if signers is not None else _INHERITED
-    record = job.record.with_changes(anchor=job.anchor)
-    return _transition(record, State.ACTIVE, job.actor, keys, job.at, None)
+    kid, signer = keys[job.actor.org]
+    return sign_transition(job.lifecycle, State.ACTIVE, record=job.record,
+                           version=job.version, digest=job.digest, actor=job.actor,
+                           kid=kid, signer=signer, at=job.at, comment=None)
+
+
+def activated(record: Record, anchor: Anchor, entry: Transition) -> Record:
+    """The anchored record with its activation entry (from ``activation_entry``)."""
+    return record.with_changes(anchor=anchor, state=State.ACTIVE,
+                               lifecycle=(*record.lifecycle, entry))
 
 
 def check_content(job: tuple[str, int, Any], signers: Signers | None = None
@@ -116,8 +153,9 @@ def _run_chunk(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
 
 
 class SigningPool:
-    """Runs ``build_chain`` and ``activate`` over many records: in ``workers`` forked
-    processes, or in this process when ``workers`` is 1 (or fork is unavailable).
+    """Runs ``build_chain_only`` and ``activation_entry`` over many records: in
+    ``workers`` forked processes, or in this process when ``workers`` is 1 (or fork is
+    unavailable).
 
     Use as a context manager; the handles of ``signers`` are what the workers sign with.
     One forking pool at a time per process (the handles pass through a module global),

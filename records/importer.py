@@ -437,16 +437,23 @@ class ArchiveImport:
             return report
         now = self.registry.clock()
         built: list[tuple[_Row, Record]] = []
+        # The rows to insert, encoded while the pool signs the records after them.
+        values: list[dict[str, Any]] = []
         done = len(body) + len(existing)
         for school, members in sorted(groups.items()):
 
             def built_so_far(count: int, base: int = done) -> None:
                 self.progress(base + count, total)
 
+            def encode(records: list[Record]) -> None:
+                if not self.errors:
+                    values.extend(self.registry.store.row_values(records))
+
             try:
                 records = self.registry.build_many(
                     RECORD_TYPE, [self._item(r) for r in members], actor=self._actor(school),
-                    reviewer=self.reviewer, pool=self.pool, progress=built_so_far)
+                    reviewer=self.reviewer, pool=self.pool, progress=built_so_far,
+                    each_chunk=encode)
             except BulkRejected as exc:
                 for index, problem in exc.problems:
                     self._refused(members[index].line, problem)
@@ -456,7 +463,7 @@ class ArchiveImport:
         if self.errors:
             report.errors = sorted(self.errors)
             return report
-        self.registry.store.insert_many([r for _, r in built], now,
+        self.registry.store.insert_rows(values, now,
                                         lambda session: self._remember(session, built, now))
         report.created = len(built)
         report.records = sorted([(row.line, r.id) for row, r in built]
@@ -466,9 +473,11 @@ class ArchiveImport:
             report.awaiting_review = len(built)
             return report
         pending = [r.id for _, r in built] + self._unanchored(existing)
+        envelopes = {row["record_id"]: row["envelope"] for row in values}
         base = 2 * len(body)
         anchored = self.registry.anchor_many(
             pending, pool=self.pool, progress=lambda n, _t: self.progress(base + n, total),
+            held=[(r, envelopes[r.id]) for _, r in built],
             **({"batch": self.anchor_batch} if self.anchor_batch else {}))
         report.anchored = len(anchored)
         self.progress(total, total)

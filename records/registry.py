@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,10 @@ from records.bulk import (
     ActivationJob,
     ChainJob,
     SigningPool,
-    activate,
+    activated,
+    activation_entry,
     build_chain,
+    build_chain_only,
     check_content,
     default_workers,
 )
@@ -56,7 +58,15 @@ from records.errors import (
     SchemaViolation,
 )
 from records.issuers import IssuerRegistry
-from records.lifecycle import AMENDABLE, LIVE, Actor, State, check_transition, sign_transition
+from records.lifecycle import (
+    AMENDABLE,
+    LIVE,
+    Actor,
+    State,
+    Transition,
+    check_transition,
+    sign_transition,
+)
 from records.schema import content_schema, validate_content
 from records.signing import ISSUE, REVIEW, sign_proof
 from records.status import LIST_SIZE, PURPOSES, StatusSnapshot, sign_snapshot
@@ -76,6 +86,8 @@ from records.verification import (
 
 # Records per anchoring transaction in bulk work: the contract's limit.
 ANCHOR_BATCH = MAX_ENTRIES
+# Records encoded for the database at a time while workers still sign the others.
+_ENCODE_CHUNK = 500
 # What counts as "the ledger could not be reached" while gathering evidence.
 _UNREACHABLE = (LedgerError, SQLAlchemyError, OSError, AnchoringFailed)
 
@@ -104,6 +116,20 @@ class NewRecord:
     valid_from: dt.datetime | None = None
     valid_until: dt.datetime | None = None
     record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _AnchoredBatch:
+    """Records whose digests one ledger transaction has anchored, awaiting activation."""
+
+    records: list[Record]
+    anchors: list[Anchor]
+    previous_anchored: list[Record | None]
+    at: dt.datetime
+
+    @property
+    def ids(self) -> set[str]:
+        return {r.id for r in self.records}
 
 
 def system_actor(org: str) -> Actor:
@@ -388,10 +414,14 @@ class RecordRegistry:
     def build_many(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
                    reviewer: Actor | None = None, comment: str | None = None,
                    pool: SigningPool | None = None,
-                   progress: Callable[[int], None] | None = None) -> list[Record]:
+                   progress: Callable[[int], None] | None = None,
+                   each_chunk: Callable[[list[Record]], None] | None = None
+                   ) -> list[Record]:
         """``register_many`` without the write: the signed versions, for a caller that
         stores the records of several issuers in one transaction
-        (``store.insert_many``). Only status-list slots are allocated (and stay used)."""
+        (``store.insert_many``). Only status-list slots are allocated (and stay used).
+        ``each_chunk`` gets the versions as they are built, a few hundred at a time (to
+        prepare their rows, ``store.row_values``, while the pool signs the rest)."""
         kind, schema = self._bulk_kind(record_type, actor)
         if reviewer is not None:
             self._require_bulk_reviewer(kind, reviewer, items)
@@ -417,15 +447,22 @@ class RecordRegistry:
                 status=StatusSlot(list_id, index), content=item.content, salt=new_salt(),
                 digest="", state=State.DRAFT)
             jobs.append(ChainJob(draft, actor, reviewer, now, comment))
+        built: Iterable[Record]
         if pool is not None and set(signers) <= set(pool.signers):
-            built = pool.map(build_chain, jobs)
+            built = (chain.applied_to(job.draft) for job, chain
+                     in zip(jobs, pool.map(build_chain_only, jobs), strict=True))
         else:
             built = (build_chain(job, signers) for job in jobs)
-        records = []
+        records: list[Record] = []
         for record in built:
             records.append(record)
-            if progress is not None and len(records) % 500 == 0:
-                progress(len(records))
+            if len(records) % _ENCODE_CHUNK == 0:
+                if each_chunk is not None:
+                    each_chunk(records[-_ENCODE_CHUNK:])
+                if progress is not None:
+                    progress(len(records))
+        if each_chunk is not None and len(records) % _ENCODE_CHUNK:
+            each_chunk(records[-(len(records) % _ENCODE_CHUNK):])
         if progress is not None:
             progress(len(records))
         return records
@@ -455,7 +492,66 @@ class RecordRegistry:
         """Anchor approved records in one ledger transaction, then activate them (a
         lifecycle entry by the platform for each issuer). An amended version names the
         digest of the version anchored before it; that version is then superseded."""
-        records = self.store.get_many(record_ids)
+        batch = self._anchor_on_ledger(self.store.get_many(record_ids))
+        return self._store_activated(batch, self._activate(batch, pool))
+
+    def anchor_many(self, record_ids: Sequence[str], *, batch: int = ANCHOR_BATCH,
+                    pool: SigningPool | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    held: Sequence[tuple[Record, str]] = ()) -> list[Record]:
+        """``anchor`` in batches of up to ``batch`` records (one ledger transaction and
+        one database transaction each). A batch that fails leaves the earlier batches
+        anchored and its own records approved, so running it again finishes the work.
+
+        Batches overlap: once batch k's activations are handed to the ``pool``'s
+        workers, this process sends batch k+1's ledger transaction, then stores batch k.
+        Whatever the ledger has anchored is still activated and stored when a later
+        step fails, before the error goes up. ``held``: versions the caller has just
+        written (an import's) with their envelopes as written, used as they are instead
+        of being read back where the store still holds exactly that row
+        (``store.current_many``)."""
+        mine = {record.id: (record, envelope) for record, envelope in held}
+        done: list[Record] = []
+        total = len(record_ids)
+        # Batches anchored on the ledger, not yet stored as active (at most two).
+        pending: list[tuple[_AnchoredBatch, Iterator[Record]]] = []
+
+        def store_oldest() -> None:
+            done.extend(self._store_activated(*pending.pop(0)))
+            if progress is not None:
+                progress(len(done), total)
+
+        def finish() -> None:
+            while pending:
+                store_oldest()
+
+        try:
+            for start in range(0, total, batch):
+                ids = record_ids[start:start + batch]
+                if pending and not pending[0][0].ids.isdisjoint(ids):
+                    finish()   # a record twice: its first anchoring must be stored first
+                anchored = self._anchor_on_ledger(self._current(ids, mine))
+                pending.append((anchored, self._activate(anchored, pool)))
+                if len(pending) > 1:
+                    store_oldest()   # while the workers sign this batch's activations
+        except BaseException:
+            finish()   # so that only the failed batch is left approved
+            raise
+        finish()
+        return done
+
+    def _current(self, record_ids: Sequence[str],
+                 held: dict[str, tuple[Record, str]]) -> list[Record]:
+        if not held:
+            return self.store.get_many(record_ids)
+        found = {r.id: r for r in self.store.current_many(
+            [held[i] for i in dict.fromkeys(record_ids) if i in held])}
+        others = [i for i in record_ids if i not in held]
+        found.update(zip(others, self.store.get_many(others), strict=True))
+        return [found[i] for i in record_ids]
+
+    def _anchor_on_ledger(self, records: list[Record]) -> _AnchoredBatch:
+        """The ledger transaction anchoring ``records`` (all approved)."""
         for record in records:
             check_transition(record.state, State.ACTIVE)
         # Only amendments (version > 1) can have an earlier anchored version.
@@ -467,36 +563,40 @@ class RecordRegistry:
             expected_metadata(record), before.digest if before else None)
             for record, before in zip(records, previous_anchored, strict=True)]
         anchors = self.anchoring.anchor(requests)
-        now = self.clock()
-        signers = self._signers({r.issuer.org for r in records})
-        jobs = [ActivationJob(record, anchor, system_actor(record.issuer.org), now)
-                for record, anchor in zip(records, anchors, strict=True)]
+        return _AnchoredBatch(records, anchors, previous_anchored, self.clock())
+
+    def _activate(self, batch: _AnchoredBatch, pool: SigningPool | None) -> Iterator[Record]:
+        """The activated records, signed in ``pool``'s workers (started now) or lazily
+        in this process."""
+        signers = self._signers({r.issuer.org for r in batch.records})
+        jobs = [ActivationJob(r.id, r.version, r.digest, r.lifecycle,
+                              system_actor(r.issuer.org), batch.at) for r in batch.records]
+        entries: Iterable[Transition]
         if pool is not None and set(signers) <= set(pool.signers) and len(jobs) > 1:
-            activated = list(pool.map(activate, jobs))
+            entries = pool.map(activation_entry, jobs)
         else:
-            activated = [activate(job, signers) for job in jobs]
-        self.store.save(activated, now)
-        for record, before in zip(activated, previous_anchored, strict=True):
+            entries = (activation_entry(job, signers) for job in jobs)
+        return (activated(record, anchor, entry) for record, anchor, entry
+                in zip(batch.records, batch.anchors, entries, strict=True))
+
+    def _store_activated(self, batch: _AnchoredBatch,
+                         activating: Iterator[Record]) -> list[Record]:
+        activated: list[Record] = []
+        rows: list[dict[str, Any]] = []
+        for record in activating:
+            activated.append(record)
+            if len(activated) - len(rows) == _ENCODE_CHUNK:
+                # Encoded while the workers sign the rest of the batch.
+                rows.extend(self.store.row_values(activated[len(rows):]))
+        rows.extend(self.store.row_values(activated[len(rows):]))
+        self.store.save_rows(rows, batch.at)
+        for record, before in zip(activated, batch.previous_anchored, strict=True):
             if before is not None:
                 self.store.mark_superseded(record.id, before.version, record.version)
         for record in activated:
             if record.type is RecordType.CREDIT_RECORD and record.content["kind"] == "blacklist":
                 self._revoke_filings_of(record)
         return activated
-
-    def anchor_many(self, record_ids: Sequence[str], *, batch: int = ANCHOR_BATCH,
-                    pool: SigningPool | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> list[Record]:
-        """``anchor`` in batches of up to ``batch`` records (one ledger transaction and
-        one database transaction each). A batch that fails leaves the earlier batches
-        anchored and its own records approved, so running it again finishes the work."""
-        done: list[Record] = []
-        total = len(record_ids)
-        for start in range(0, total, batch):
-            done.extend(self.anchor(record_ids[start:start + batch], pool=pool))
-            if progress is not None:
-                progress(len(done), total)
-        return done
 
     def _last_anchored(self, record: Record) -> Record | None:
         earlier = [r for r in self.store.versions(record.id)

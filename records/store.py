@@ -235,8 +235,6 @@ class RecordStore:
         return Record.from_json(doc, check_shape=False)
 
     def _columns(self, record: Record, *, envelope: str | None = None) -> dict[str, Any]:
-        from records.digest import encode_salt
-
         return {"type": record.type.value, "state": record.state.value,
                 "issuer_org": record.issuer.org, "subject_kind": record.subject.kind.value,
                 "subject_ref": record.subject.ref, "subject_org": record.subject.org,
@@ -244,39 +242,61 @@ class RecordStore:
                 "filing_number": (record.review.assigned.get("filing_number")
                                   if record.review else None),
                 "envelope": envelope if envelope is not None else self._encode(record),
-                "salt": encode_salt(record.salt) if record.salt else None}
+                "salt": self._salt(record)}
+
+    @staticmethod
+    def _salt(record: Record) -> str | None:
+        from records.digest import encode_salt
+
+        return encode_salt(record.salt) if record.salt else None
 
     def insert(self, record: Record, now: dt.datetime) -> None:
         with self._write() as session:
             session.add(RecordRow(record_id=record.id, version=record.version,
                                   created_at=now, updated_at=now, **self._columns(record)))
 
+    def row_values(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        """The columns of these versions as ``insert_rows`` and ``save_rows`` write them
+        (envelopes encoded and sealed): a bulk caller prepares them while other work
+        runs, so that its write transaction stays short."""
+        return [{"record_id": r.id, "version": r.version, **columns}
+                for chunk in _chunks(records)
+                for r, columns in zip(chunk, self._columns_many(chunk), strict=True)]
+
     def insert_many(self, records: Sequence[Record], now: dt.datetime,
                     also: Callable[[Session], None] | None = None) -> None:
         """Insert new versions in one transaction (with ``also(session)``'s writes)."""
+        self.insert_rows(self.row_values(records), now, also)
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]], now: dt.datetime,
+                    also: Callable[[Session], None] | None = None) -> None:
+        """``insert_many`` of versions prepared by ``row_values``."""
         with self._write() as session:
-            for chunk in _chunks(records):
+            for chunk in _chunks(rows):
                 session.execute(insert(RecordRow), [
-                    {"record_id": r.id, "version": r.version, "created_at": now,
-                     "updated_at": now, "superseded_by": None, **columns}
-                    for r, columns in zip(chunk, self._columns_many(chunk), strict=True)])
+                    {**row, "created_at": now, "updated_at": now, "superseded_by": None}
+                    for row in chunk])
             if also is not None:
                 also(session)
 
     def save(self, records: Sequence[Record], now: dt.datetime) -> None:
         """Store new evidence for existing versions (state, proofs, lifecycle, anchor)."""
-        with self._write() as session:
-            if len(records) == 1:
-                [record] = records
+        if len(records) == 1:
+            [record] = records
+            with self._write() as session:
                 session.execute(update(RecordRow).where(
                     RecordRow.record_id == record.id, RecordRow.version == record.version)
                     .values(updated_at=now, **self._columns(record)))
-                return
+            return
+        self.save_rows(self.row_values(records), now)
+
+    def save_rows(self, rows: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+        """``save`` of versions prepared by ``row_values``, in one transaction."""
+        with self._write() as session:
             # ORM bulk UPDATE by primary key: one executemany per chunk.
-            for chunk in _chunks(records):
-                session.execute(update(RecordRow), [
-                    {"record_id": r.id, "version": r.version, "updated_at": now, **columns}
-                    for r, columns in zip(chunk, self._columns_many(chunk), strict=True)])
+            for chunk in _chunks(rows):
+                session.execute(update(RecordRow), [{**row, "updated_at": now}
+                                                    for row in chunk])
 
     def mark_superseded(self, record_id: str, version: int, by: int) -> None:
         with self._write() as session:
@@ -311,6 +331,32 @@ class RecordStore:
             raise RecordNotFound(f"no record {missing[0]}")
         decoded = {i: self._decode(row) for i, row in newest.items()}
         return [decoded[i] for i in record_ids]
+
+    def current_many(self, written: Sequence[tuple[Record, str]]) -> list[Record]:
+        """``get_many`` for versions the caller wrote itself, each with the envelope it
+        wrote (``row_values``): a record whose newest stored version is still that row
+        (same version, byte-identical envelope, same salt) is returned as given, without
+        opening and decoding its envelope; any other is read from the store (a later
+        version, a transition or an erasure since then). Sealed envelopes carry a fresh
+        nonce per write, so an equal envelope is the same write."""
+        held = {record.id: (record, envelope) for record, envelope in written}
+        stale: list[str] = []
+        with self.sessions() as session:
+            for chunk in _chunks(list(held)):
+                newest: dict[str, tuple[int, str, str | None]] = {}
+                for row in session.execute(select(
+                        RecordRow.record_id, RecordRow.version, RecordRow.envelope,
+                        RecordRow.salt).where(RecordRow.record_id.in_(chunk))):
+                    stored = (row.version, row.envelope, row.salt)
+                    if row.record_id not in newest or stored[0] > newest[row.record_id][0]:
+                        newest[row.record_id] = stored
+                for record_id in chunk:
+                    record, envelope = held[record_id]
+                    if newest.get(record_id) != (record.version, envelope,
+                                                 self._salt(record)):
+                        stale.append(record_id)
+        fresh = dict(zip(stale, self.get_many(stale), strict=True)) if stale else {}
+        return [fresh.get(record.id, record) for record, _ in written]
 
     def versions(self, record_id: str) -> list[Record]:
         with self.sessions() as session:

@@ -378,10 +378,14 @@ def wrk_measure(wrk: str, target: TokenTarget, threads: int, connections: int,
 
 # ---------------------------------------------------------------- ceilings
 
-def token_signing_input() -> bytes:
-    """A signing input the size of one of our SM2 access tokens' (header.claims)."""
-    return (b"eyJhbGciOiJTTTIiLCJraWQiOiJwbGF0Zm9ybS1zaWduaW5nLnYxIiwidHlwIjoiYXQrand0In0."
-            + base64.urlsafe_b64encode(os.urandom(240)).rstrip(b"="))
+SM2_HEADER = b"eyJhbGciOiJTTTIiLCJraWQiOiJwbGF0Zm9ybS1zaWduaW5nLnYxIiwidHlwIjoiYXQrand0In0"
+ES256_HEADER = base64.urlsafe_b64encode(
+    b'{"alg":"ES256","kid":"platform-signing.v1","typ":"at+jwt"}').rstrip(b"=")
+
+
+def token_signing_input(header: bytes = SM2_HEADER) -> bytes:
+    """A signing input the size of one of our access tokens' (header.claims)."""
+    return header + b"." + base64.urlsafe_b64encode(os.urandom(240)).rstrip(b"=")
 
 
 def _sign_loop(start_at: float, seconds: float) -> int:
@@ -547,9 +551,10 @@ def ours_running(workers: int, users: int) -> Iterator[Ours]:
 
 
 @contextmanager
-def floor_running(workers: int) -> Iterator[TokenTarget]:
-    """bench/idp_floor.py (gunicorn as ``edutrust serve`` runs it, one SM2 signature per
-    request) with ``workers`` workers on a free port; the target sends our token request."""
+def floor_running(workers: int) -> Iterator[tuple[TokenTarget, TokenTarget]]:
+    """bench/idp_floor.py (gunicorn as ``edutrust serve`` runs it, one signature per
+    request) with ``workers`` workers on a free port; the SM2 and the ES256 targets, both
+    sending our token request."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="edutrust-bench-floor-") as folder:
         log = Path(folder) / "floor.log"
@@ -557,8 +562,9 @@ def floor_running(workers: int) -> Iterator[TokenTarget]:
                          log)
         try:
             _wait_until_up(port, "/", process, log, "the gunicorn floor")
-            yield TokenTarget(port, "/oauth2/token", _basic("floor", "floor"),
-                              f"grant_type=client_credentials&scope={OUR_SCOPE}")
+            body = f"grant_type=client_credentials&scope={OUR_SCOPE}"
+            yield (TokenTarget(port, "/oauth2/token", _basic("floor", "floor"), body),
+                   TokenTarget(port, "/es256/token", _basic("floor", "floor"), body))
         finally:
             _stop(process)
 
@@ -639,6 +645,7 @@ class Figures:
     ours_es256: list[Measured] = field(default_factory=list)
     peer: list[Measured] = field(default_factory=list)
     floor: list[Measured] = field(default_factory=list)
+    floor_es256: list[Measured] = field(default_factory=list)
     ceiling: list[float] = field(default_factory=list)
     ours_logins: list[Measured] = field(default_factory=list)
     peer_logins: list[Measured] = field(default_factory=list)
@@ -650,11 +657,12 @@ def _line(label: str, m: Measured) -> str:
             f"p99 {m.p99_ms:7.1f} ms")
 
 
-def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer, floor: TokenTarget,
-                 rounds: int, seconds: float, figures: Figures) -> None:
+def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer,
+                 floor: tuple[TokenTarget, TokenTarget], rounds: int, seconds: float,
+                 figures: Figures) -> None:
     for rnd in range(rounds):
         progress(f"bench idp: token endpoint, round {rnd + 1}/{rounds}")
-        steps = ["sm2", "es256", "peer", "floor", "ceiling"]
+        steps = ["sm2", "es256", "peer", "floor", "floor-es256", "ceiling"]
         for step in steps if rnd % 2 == 0 else list(reversed(steps)):
             if step == "sm2":
                 figures.ours_sm2.append(gen.measure(ours.sm2, CONNECTIONS, seconds,
@@ -669,9 +677,13 @@ def token_rounds(gen: LoadGenerator, ours: Ours, peer: Peer, floor: TokenTarget,
                                                 "oidc-provider, ES256 tokens"))
                 progress(_line("oidc-provider, ES256 access tokens", figures.peer[-1]))
             elif step == "floor":
-                figures.floor.append(gen.measure(floor, CONNECTIONS, seconds,
+                figures.floor.append(gen.measure(floor[0], CONNECTIONS, seconds,
                                                  "gunicorn floor, SM2"))
                 progress(_line("gunicorn + one SM2 signature", figures.floor[-1]))
+            elif step == "floor-es256":
+                figures.floor_es256.append(gen.measure(floor[1], CONNECTIONS, seconds,
+                                                       "gunicorn floor, ES256"))
+                progress(_line("gunicorn + one ES256 signature", figures.floor_es256[-1]))
             else:
                 figures.ceiling.append(sm2_ceiling(gen, seconds))
                 progress(f"  SM2 signing alone, {gen.processes} processes: "
@@ -730,6 +742,12 @@ def _rows(f: Figures) -> list[Row]:
             rates(f.ours_sm2), f.ceiling, goal=CEILING_GOAL),
         Row("req/s, gunicorn + one SM2 signature, nothing else (floor)",
             "SM2 signing alone (ceiling)", rates(f.floor), f.ceiling),
+        Row("req/s, gunicorn + one ES256 signature, nothing else (floor)", peer,
+            rates(f.floor_es256), rates(f.peer)),
+        Row("client_credentials req/s, ours ES256", "gunicorn + one ES256 signature (floor)",
+            rates(f.ours_es256), rates(f.floor_es256)),
+        Row("client_credentials req/s, ours SM2", "gunicorn + one SM2 signature (floor)",
+            rates(f.ours_sm2), rates(f.floor)),
         Row("p50 latency ms (lower is better), ours ES256", peer, p50(f.ours_es256),
             p50(f.peer)),
         Row("p99 latency ms (lower is better), ours ES256", peer, p99(f.ours_es256),
@@ -763,7 +781,8 @@ def run(options: Options) -> Report:
                 check_token(ours.sm2, "SM2", "ours")
                 check_token(ours.es256, "ES256", "ours")
                 check_token(peer.token, "ES256", "oidc-provider")
-                check_token(floor, "SM2", "the gunicorn floor")
+                check_token(floor[0], "SM2", "the gunicorn floor")
+                check_token(floor[1], "ES256", "the gunicorn floor")
                 token_rounds(gen, ours, peer, floor, rounds, seconds, figures)
             # In-memory interactions live in one process: the login peer runs one.
             with peer_running(1, ours.login.usernames) as single:
@@ -803,10 +822,12 @@ def run(options: Options) -> Report:
         "in a loop with crypto.sm2, measured in each round; ours/ceiling says how much "
         "of the cores the rest of a token request (HTTP, client authentication, claims, "
         "database) leaves to signing.",
-        "The floor is gunicorn run as `edutrust serve` runs it (gthread, same workers and "
-        "threads) serving a WSGI app that only signs one token-sized input with crypto.sm2 "
-        "per POST and answers a token-sized JSON body (bench/idp_floor.py), under the same "
-        "load; floor/ceiling is the most any Python token endpoint on this stack can reach.",
+        "The floors are gunicorn run as `edutrust serve` runs it (gthread, same workers "
+        "and threads) serving a WSGI app that only signs one token-sized input per POST "
+        "(SM2 with crypto.sm2, or ES256 with cryptography) and answers a token-sized JSON "
+        "body (bench/idp_floor.py), under the same load: the most any Python token "
+        "endpoint on this server stack can reach; ours/floor is what our endpoint's own "
+        "work leaves of it.",
     ]
     if options.quick:
         notes.append("--quick: short rounds, figures are indicative only.")

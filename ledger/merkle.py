@@ -270,7 +270,17 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
                      hash_fn: HashFunction = sm3) -> None:
     """Raise ``InvalidProof`` unless ``proof`` shows the leaf hash ``leaf`` at ``index`` in
     the tree of ``size`` leaves whose root is ``root`` (RFC 9162 2.1.3.2, step by step)."""
-    _check_lengths((("leaf hash", leaf), ("root", root)), proof, hash_fn)
+    _check_lengths((("root", root),), (), hash_fn)
+    if inclusion_root(leaf, index, size, proof, hash_fn) != root:
+        raise InvalidProof("inclusion proof does not lead to the root")
+
+
+def inclusion_root(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
+                   hash_fn: HashFunction = sm3) -> bytes:
+    """The root that ``proof`` leads to from the leaf hash ``leaf`` at ``index`` in a tree
+    of ``size`` leaves (RFC 9162 2.1.3.2 up to the final comparison); ``InvalidProof`` if
+    the proof cannot be an audit path of that index and size."""
+    _check_lengths((("leaf hash", leaf),), proof, hash_fn)
     # 1. leaf_index must be below tree_size.
     if not 0 <= index < size <= MAX_TREE_SIZE:
         raise InvalidProof(f"leaf index {index} is not below tree size {size}")
@@ -307,8 +317,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     # 5.
     if sn != 0:
         raise InvalidProof("inclusion proof has too few hashes")
-    if r != root:
-        raise InvalidProof("inclusion proof does not lead to the root")
+    return r
 
 
 def verify_consistency(first: int, second: int, proof: Sequence[bytes], first_root: bytes,

@@ -3,10 +3,13 @@
 A record registered in bulk goes through exactly the lifecycle a record registered one
 call at a time does — draft, submitted (with the issuer's proof), and, when a reviewer is
 named, under_review and approved (with the reviewer's proof); after anchoring, active —
-with the same signatures by the same keys. Only the work is arranged differently: each
-record's chain is built in one go from key handles resolved once per organisation, and
-the chains of many records are built side by side in worker processes, which send back
-only what they add (``Chain``, an activation's ``Transition``) for the caller to apply.
+signed by the same keys. Only the work is arranged differently: the records of a chunk
+(a worker's, or the whole list without workers) advance step by step, and each step's
+entries (or proofs) of one organisation carry one batch signature (records.batch) over
+their Merkle root instead of one signature each; a chunk of one record is signed as one
+at a time. Key handles are resolved once per organisation, and chunks are built side by
+side in worker processes, which send back only what they add (``Chain``, an
+activation's ``Transition``) for the caller to apply.
 
 Workers get the key handles by inheritance: ``SigningPool`` stores them in this module
 before it forks its workers, so private keys never travel through a pipe or a file.
@@ -20,18 +23,19 @@ import datetime as dt
 import functools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, TypeVar
 
 from crypto.keys.provider import SM2Signer
+from records.batch import BatchRef, sign_all
 from records.envelope import Anchor, Proof, Record, Review
 from records.errors import SchemaViolation
-from records.lifecycle import Actor, State, Transition, sign_transition
+from records.lifecycle import Actor, State, Transition, next_transition
 from records.schema import validate_content
-from records.signing import ISSUE, REVIEW, sign_proof
+from records.signing import ISSUE, REVIEW, signed_bytes, unsigned_proof
 
 # org code -> (key id, signing handle); filled in before a pool forks its workers.
 Signers = Mapping[str, tuple[str, SM2Signer]]
@@ -54,7 +58,7 @@ class ChainJob:
 
 @dataclass(frozen=True)
 class Chain:
-    """What ``build_chain`` adds to a draft: all a worker sends back (the draft with its
+    """What ``build_chains`` adds to a draft: all a worker sends back (the draft with its
     content stays where it came from)."""
 
     digest: str
@@ -82,55 +86,104 @@ class ActivationJob:
     at: dt.datetime
 
 
-def _transition(record: Record, target: State, actor: Actor, signers: Signers,
-                at: dt.datetime, comment: str | None) -> Record:
-    kid, signer = signers[actor.org]
-    entry = sign_transition(record.lifecycle, target, record=record.id,
-                            version=record.version, digest=record.digest, actor=actor,
-                            kid=kid, signer=signer, at=at, comment=comment)
-    return record.with_changes(state=target, lifecycle=(*record.lifecycle, entry))
+def _signed(items: Sequence[tuple[str, bytes]], keys: Signers
+            ) -> list[tuple[bytes, BatchRef | None]]:
+    """(signature, batch member) for each ``(org, leaf)``: one batch signature per
+    organisation (an organisation with a single item signs it alone)."""
+    groups: dict[str, list[int]] = {}
+    for i, (org, _) in enumerate(items):
+        groups.setdefault(org, []).append(i)
+    result: list[tuple[bytes, BatchRef | None]] = [(b"", None)] * len(items)
+    for org, indices in groups.items():
+        kid, signer = keys[org]
+        signed = sign_all([items[i][1] for i in indices], org=org, kid=kid, signer=signer)
+        for i, pair in zip(indices, signed, strict=True):
+            result[i] = pair
+    return result
 
 
-def build_chain(job: ChainJob, signers: Signers | None = None) -> Record:
-    """The record's digest, lifecycle and proofs up to ``submitted`` or ``approved``."""
+def _advance(records: Sequence[Record], target: State, actors: Sequence[Actor],
+             keys: Signers, at: Sequence[dt.datetime],
+             comments: Sequence[str | None]) -> list[Record]:
+    """Each record's next lifecycle entry (to ``target``), batch-signed per organisation."""
+    unsigned = [next_transition(r.lifecycle, target, record=r.id, version=r.version,
+                                digest=r.digest, actor=actor, kid=keys[actor.org][0],
+                                at=when, comment=comment)
+                for r, actor, when, comment in zip(records, actors, at, comments, strict=True)]
+    return [r.with_changes(state=target, lifecycle=(*r.lifecycle, entry))
+            for r, entry in zip(records, _entries(unsigned, keys), strict=True)]
+
+
+def _entries(unsigned: Sequence[Transition], keys: Signers) -> list[Transition]:
+    signed = _signed([(t.org, t.signed_bytes()) for t in unsigned], keys)
+    return [replace(t, signature=sig, batch=batch)
+            for t, (sig, batch) in zip(unsigned, signed, strict=True)]
+
+
+def _proofs(unsigned: Sequence[Proof], keys: Signers) -> list[Proof]:
+    signed = _signed([(p.org, signed_bytes(p)) for p in unsigned], keys)
+    return [replace(p, signature=sig, batch=batch)
+            for p, (sig, batch) in zip(unsigned, signed, strict=True)]
+
+
+def build_chains(jobs: Sequence[ChainJob], signers: Signers | None = None) -> list[Record]:
+    """The records' digests, lifecycles and proofs up to ``submitted`` or ``approved``:
+    step by step, each step's entries (or proofs) of one organisation under one batch
+    signature."""
     keys = signers if signers is not None else _INHERITED
-    at = job.at
-    record = job.draft.with_changes(digest=job.draft.compute_digest())
-    record = _transition(record, State.DRAFT, job.actor, keys, at, None)
-    issuer = record.issuer.org
-    kid, signer = keys[issuer]
-    proof = sign_proof(record, ISSUE, org=issuer, kid=kid, signer=signer, created=at)
-    record = record.with_changes(proofs=(proof,))
-    record = _transition(record, State.SUBMITTED, job.actor, keys, at, None)
-    if job.reviewer is None:
-        return record
-    reviewer = job.reviewer
-    record = _transition(record, State.UNDER_REVIEW, reviewer, keys, at, None)
-    review = Review(State.APPROVED.value, reviewer.org, at, job.comment, {})
-    rkid, rsigner = keys[reviewer.org]
-    review_proof = sign_proof(record, REVIEW, org=reviewer.org, kid=rkid, signer=rsigner,
-                              created=at, review=review)
-    record = record.with_changes(review=review, proofs=(proof, review_proof))
-    return _transition(record, State.APPROVED, reviewer, keys, at, job.comment)
+    at = [job.at for job in jobs]
+    records = [job.draft.with_changes(digest=job.draft.compute_digest()) for job in jobs]
+    actors = [job.actor for job in jobs]
+    none: list[str | None] = [None] * len(jobs)
+    records = _advance(records, State.DRAFT, actors, keys, at, none)
+    issued = _proofs([unsigned_proof(r, ISSUE, org=r.issuer.org, kid=keys[r.issuer.org][0],
+                                     created=when)
+                      for r, when in zip(records, at, strict=True)], keys)
+    records = [r.with_changes(proofs=(p,)) for r, p in zip(records, issued, strict=True)]
+    records = _advance(records, State.SUBMITTED, actors, keys, at, none)
+    todo = [i for i, job in enumerate(jobs) if job.reviewer is not None]
+    if not todo:
+        return records
+    who = [job.reviewer for job in jobs if job.reviewer is not None]
+    when = [at[i] for i in todo]
+    reviewing = _advance([records[i] for i in todo], State.UNDER_REVIEW, who, keys, when,
+                         [None] * len(todo))
+    reviews = [Review(State.APPROVED.value, r.org, jobs[i].at, jobs[i].comment, {})
+               for i, r in zip(todo, who, strict=True)]
+    reviewed = _proofs([unsigned_proof(rec, REVIEW, org=r.org, kid=keys[r.org][0],
+                                       created=jobs[i].at, review=review)
+                        for i, rec, r, review in zip(todo, reviewing, who, reviews,
+                                                     strict=True)], keys)
+    reviewing = [rec.with_changes(review=review, proofs=(*rec.proofs, proof))
+                 for rec, review, proof in zip(reviewing, reviews, reviewed, strict=True)]
+    approved = _advance(reviewing, State.APPROVED, who, keys, when,
+                        [jobs[i].comment for i in todo])
+    for i, record in zip(todo, approved, strict=True):
+        records[i] = record
+    return records
 
 
-def build_chain_only(job: ChainJob, signers: Signers | None = None) -> Chain:
-    """``build_chain`` for a worker: only what it adds to the draft."""
-    record = build_chain(job, signers)
-    return Chain(record.digest, record.state, record.lifecycle, record.proofs, record.review)
+def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None
+                      ) -> list[Chain]:
+    """``build_chains`` for a worker: only what it adds to the drafts."""
+    return [Chain(r.digest, r.state, r.lifecycle, r.proofs, r.review)
+            for r in build_chains(jobs, signers)]
 
 
-def activation_entry(job: ActivationJob, signers: Signers | None = None) -> Transition:
-    """The platform's signed ``approved -> active`` lifecycle entry."""
+def activation_entries(jobs: Sequence[ActivationJob], signers: Signers | None = None
+                       ) -> list[Transition]:
+    """The platform's signed ``approved -> active`` lifecycle entries (one batch
+    signature per issuer)."""
     keys = signers if signers is not None else _INHERITED
-    kid, signer = keys[job.actor.org]
-    return sign_transition(job.lifecycle, State.ACTIVE, record=job.record,
-                           version=job.version, digest=job.digest, actor=job.actor,
-                           kid=kid, signer=signer, at=job.at, comment=None)
+    unsigned = [next_transition(job.lifecycle, State.ACTIVE, record=job.record,
+                                version=job.version, digest=job.digest, actor=job.actor,
+                                kid=keys[job.actor.org][0], at=job.at, comment=None)
+                for job in jobs]
+    return _entries(unsigned, keys)
 
 
 def activated(record: Record, anchor: Anchor, entry: Transition) -> Record:
-    """The anchored record with its activation entry (from ``activation_entry``)."""
+    """The anchored record with its activation entry (from ``activation_entries``)."""
     return record.with_changes(anchor=anchor, state=State.ACTIVE,
                                lifecycle=(*record.lifecycle, entry))
 
@@ -153,7 +206,7 @@ def _run_chunk(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
 
 
 class SigningPool:
-    """Runs ``build_chain_only`` and ``activation_entry`` over many records: in
+    """Runs ``build_chains_only`` and ``activation_entries`` over many records: in
     ``workers`` forked processes, or in this process when ``workers`` is 1 (or fork is
     unavailable).
 
@@ -192,6 +245,15 @@ class SigningPool:
         batch = list(items)
         chunks = [batch[i:i + self.chunk] for i in range(0, len(batch), self.chunk)]
         futures = [self._executor.submit(_run_chunk, fn, c) for c in chunks]
+        return (result for future in futures for result in future.result())
+
+    def map_chunks(self, fn: Callable[..., list[_R]], items: Sequence[Any]) -> Iterator[_R]:
+        """The results of ``fn(chunk)`` for every ``chunk`` of ``items`` (in order,
+        lazily): in the workers, or, without them, over the whole list at once."""
+        if self._executor is None:
+            return iter(fn(list(items), signers=self.signers)) if items else iter(())
+        chunks = [list(items[i:i + self.chunk]) for i in range(0, len(items), self.chunk)]
+        futures = [self._executor.submit(fn, c) for c in chunks]
         return (result for future in futures for result in future.result())
 
 

@@ -17,6 +17,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from records.batch import BatchRef
 from records.digest import core_digest, decode_salt, encode_salt
 from records.errors import MalformedRecord
 from records.lifecycle import State, Transition
@@ -143,6 +144,7 @@ class Proof:
     created: dt.datetime
     review: Review | None
     signature: bytes
+    batch: BatchRef | None = None   # set when ``signature`` covers a batch (records.batch)
 
     def statement(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"type": PROOF_TYPE, "purpose": self.purpose,
@@ -154,14 +156,18 @@ class Proof:
         return doc
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.statement(), "signature": _b64(self.signature)}
+        doc = {**self.statement(), "signature": _b64(self.signature)}
+        if self.batch is not None:
+            doc["batch"] = self.batch.to_json()
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Proof:
         review = Review.from_json(doc["review"]) if "review" in doc else None
         return cls(doc["purpose"], doc["record"], doc["version"], doc["digest"], doc["org"],
                    doc["kid"], parse_timestamp(doc["created"]), review,
-                   _unb64(doc["signature"], "proof signature"))
+                   _unb64(doc["signature"], "proof signature"),
+                   BatchRef.from_json(doc["batch"]) if "batch" in doc else None)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from crypto.errors import CryptoError
 from crypto.keys.provider import SM2Signer
 from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PublicKey
 from crypto.sm3 import sm3
+from records import batch as batches
+from records.batch import BatchMismatch, BatchRef
 from records.canonical import canonical_json
 from records.errors import IllegalTransition, MalformedRecord
 from records.timestamps import format_timestamp, parse_timestamp
@@ -102,9 +104,11 @@ class Transition:
     comment: str | None
     previous: str | None      # hex SM3 of the canonical JSON of the entry before
     signature: bytes
+    batch: BatchRef | None = None   # set when ``signature`` covers a batch (records.batch)
 
     def statement(self) -> dict[str, Any]:
-        """Every member but the signature: what the signature covers."""
+        """Every member but the signature and batch: what the signature covers (alone, or
+        as a leaf of its batch)."""
         return {"seq": self.seq, "from": self.source.value if self.source else None,
                 "to": self.target.value, "record": self.record, "version": self.version,
                 "digest": self.digest, "actor": self.actor, "role": self.role,
@@ -121,7 +125,10 @@ class Transition:
         return cached
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.statement(), "signature": _b64(self.signature)}
+        doc = {**self.statement(), "signature": _b64(self.signature)}
+        if self.batch is not None:
+            doc["batch"] = self.batch.to_json()
+        return doc
 
     def hash(self) -> str:
         """Hex SM3 of the whole entry (signature included): the next entry's ``previous``
@@ -140,14 +147,17 @@ class Transition:
                        str(doc["digest"]), str(doc["actor"]), str(doc["role"]),
                        str(doc["org"]), str(doc["kid"]), parse_timestamp(doc["at"]),
                        doc["comment"], doc["previous"],
-                       _unb64(doc["signature"], "transition signature"))
+                       _unb64(doc["signature"], "transition signature"),
+                       BatchRef.from_json(doc["batch"]) if "batch" in doc else None)
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedRecord(f"malformed lifecycle entry: {exc}") from None
 
     def verify(self, public_key: SM2PublicKey) -> None:
-        """Raise ``CryptoError`` unless ``public_key`` signed this entry."""
-        public_key.verify(self.signature, self.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
-                          encoding=SignatureEncoding.DER)
+        """Raise ``CryptoError`` unless ``public_key`` signed this entry (alone, or the
+        batch its ``batch`` member places it in: ``BatchMismatch`` for an impossible
+        path)."""
+        batches.verify(self.signature, self.signed_bytes(), self.batch, org=self.org,
+                       kid=self.kid, public_key=public_key)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,18 @@ def sign_transition(history: Sequence[Transition], target: State, *, record: str
                     version: int, digest: str, actor: Actor, kid: str, signer: SM2Signer,
                     at: dt.datetime, comment: str | None) -> Transition:
     """The next entry of ``history``, checked against the state machine and signed."""
+    unsigned = next_transition(history, target, record=record, version=version,
+                               digest=digest, actor=actor, kid=kid, at=at, comment=comment)
+    signature = signer.sign(unsigned.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
+                            encoding=SignatureEncoding.DER)
+    return replace(unsigned, signature=signature)
+
+
+def next_transition(history: Sequence[Transition], target: State, *, record: str,
+                    version: int, digest: str, actor: Actor, kid: str, at: dt.datetime,
+                    comment: str | None) -> Transition:
+    """The next entry of ``history``, checked against the state machine, not yet signed
+    (its signature empty): for ``sign_transition`` or a batch signature."""
     if history:
         last = history[-1]
         check_transition(last.target, target)
@@ -173,12 +195,9 @@ def sign_transition(history: Sequence[Transition], target: State, *, record: str
         if target is not State.DRAFT:
             raise IllegalTransition("(none)", target.value, (State.DRAFT.value,))
         source, previous = None, None
-    unsigned = Transition(len(history), source, target, record, version, digest, actor.ref,
-                          actor.role, actor.org, kid, at.replace(microsecond=0), comment,
-                          previous, b"")
-    signature = signer.sign(unsigned.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
-                            encoding=SignatureEncoding.DER)
-    return replace(unsigned, signature=signature)
+    return Transition(len(history), source, target, record, version, digest, actor.ref,
+                      actor.role, actor.org, kid, at.replace(microsecond=0), comment,
+                      previous, b"")
 
 
 def chain_problems(history: Sequence[Transition], *, record: str, version: int, digest: str,
@@ -215,7 +234,10 @@ def chain_problems(history: Sequence[Transition], *, record: str, version: int, 
         else:
             try:
                 entry.verify(key)
+            except BatchMismatch as exc:
+                problems.append(f"{where}: its batch path does not fit ({exc})")
             except CryptoError:
-                problems.append(f"{where}: the signature of {entry.org} does not verify")
+                kind = "batch signature" if entry.batch is not None else "signature"
+                problems.append(f"{where}: the {kind} of {entry.org} does not verify")
         previous = entry
     return problems, unknown

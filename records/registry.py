@@ -29,9 +29,9 @@ from records.bulk import (
     ChainJob,
     SigningPool,
     activated,
-    activation_entry,
-    build_chain,
-    build_chain_only,
+    activation_entries,
+    build_chains,
+    build_chains_only,
     check_content,
     default_workers,
 )
@@ -450,9 +450,9 @@ class RecordRegistry:
         built: Iterable[Record]
         if pool is not None and set(signers) <= set(pool.signers):
             built = (chain.applied_to(job.draft) for job, chain
-                     in zip(jobs, pool.map(build_chain_only, jobs), strict=True))
+                     in zip(jobs, pool.map_chunks(build_chains_only, jobs), strict=True))
         else:
-            built = (build_chain(job, signers) for job in jobs)
+            built = build_chains(jobs, signers)
         records: list[Record] = []
         for record in built:
             records.append(record)
@@ -573,9 +573,9 @@ class RecordRegistry:
                               system_actor(r.issuer.org), batch.at) for r in batch.records]
         entries: Iterable[Transition]
         if pool is not None and set(signers) <= set(pool.signers) and len(jobs) > 1:
-            entries = pool.map(activation_entry, jobs)
+            entries = pool.map_chunks(activation_entries, jobs)
         else:
-            entries = (activation_entry(job, signers) for job in jobs)
+            entries = activation_entries(jobs, signers)
         return (activated(record, anchor, entry) for record, anchor, entry
                 in zip(batch.records, batch.anchors, entries, strict=True))
 

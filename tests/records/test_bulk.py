@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crypto.sm3 import sm3
-from records.bulk import ChainJob, build_chain, build_chain_only
+from records.bulk import ChainJob, build_chains, build_chains_only
 from records.envelope import Record, Subject, SubjectKind
 from records.errors import AnchoringFailed, IllegalTransition
 from records.importer import ArchiveImport, import_archive_entries, parse_row
@@ -70,9 +70,10 @@ def test_what_a_worker_sends_back_rebuilds_the_record_it_built(desk: Desk) -> No
     signers = {"S001": ("kid-s", _SameSignature()), "EDU11": ("kid-r", _SameSignature())}
     job = ChainJob(draft, SCHOOL, REVIEWER, dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
 
-    rebuilt = build_chain_only(job, signers).applied_to(draft)
+    [chain] = build_chains_only([job], signers)
+    rebuilt = chain.applied_to(draft)
 
-    assert rebuilt == build_chain(job, signers)
+    assert [rebuilt] == build_chains([job], signers)
     assert rebuilt.state is State.APPROVED and len(rebuilt.proofs) == 2
 
 

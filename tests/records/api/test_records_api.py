@@ -490,3 +490,32 @@ def test_an_entry_smuggled_in_for_another_schools_student_verifies_invalid(
     report = verification(api, record.id)
     assert report["overall"] == "invalid"
     assert failed(report)["issuer_authority"] == "foreign_subject"
+
+
+def test_an_imported_batch_signed_record_verifies_through_the_api(api: Api) -> None:
+    """An import signs its entries' draft and submitted steps and issue proofs in one
+    batch; the review and approval made one record at a time are signed alone."""
+    header = "person,achievement_type,achievement_name,criteria,awarded_date,term"
+    rows = "".join(f"{api.people['alice']},Course,批量课程{i},通过考试,2026-01-25,2025秋\n"
+                   for i in range(2))
+    response = requests.post(api.url("/api/v1/records/imports"),
+                             data=f"{header}\n{rows}".encode(), timeout=60,
+                             headers={"Authorization": f"Bearer {api.token('school')}",
+                                      "Content-Type": "text/csv", "Accept-Language": "en"})
+    created = ok(response)["records"]
+    assert len(created) == 2
+    rid = created[1]["id"]
+    ok(api.call("POST", f"/records/{rid}/start-review", "province"))
+    ok(api.call("POST", f"/records/{rid}/approve", "province", body={"comment": "齐全"}))
+    bundle = ok(api.call("GET", f"/records/{rid}/bundle", "school"))
+    lifecycle = bundle["record"]["lifecycle"]
+    assert [("batch" in e) for e in lifecycle] == [True, True, False, False, False]
+    assert bundle["record"]["proofs"][0]["batch"]["index"] == 1
+    assert verification(api, rid)["overall"] == "valid"
+    report = ok(api.call("POST", "/verify", "province", scope="records:verify", body=bundle))
+    assert report["overall"] == "valid", failed(report)
+
+    forged = copy.deepcopy(bundle)
+    forged["record"]["proofs"][0]["batch"]["index"] = 0
+    report = ok(api.call("POST", "/verify", "province", scope="records:verify", body=forged))
+    assert report["overall"] == "invalid" and failed(report)["signature"] == "bad_signature"

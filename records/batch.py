@@ -47,12 +47,18 @@ class BatchRef:
 
     def hashes(self) -> list[bytes]:
         """The path's hashes; ``ValueError`` unless each is canonical standard base64
-        (one text per hash, so the text an entry's hash covers is the one verified)."""
-        decoded = [base64.b64decode(h.encode("ascii"), validate=True) for h in self.path]
-        if any(base64.b64encode(raw).decode("ascii") != h
-               for raw, h in zip(decoded, self.path, strict=True)):
-            raise ValueError("a path hash is not canonical base64")
-        return decoded
+        (one text per hash, so the text an entry's hash covers is the one verified).
+        Decoded once per (frozen) instance: parsing checks them and verification uses
+        them."""
+        cached: list[bytes] | None = self.__dict__.get("_hashes")
+        if cached is None:
+            decoded = [base64.b64decode(h.encode("ascii"), validate=True) for h in self.path]
+            if any(base64.b64encode(raw).decode("ascii") != h
+                   for raw, h in zip(decoded, self.path, strict=True)):
+                raise ValueError("a path hash is not canonical base64")
+            cached = decoded
+            object.__setattr__(self, "_hashes", cached)
+        return list(cached)
 
     def to_json(self) -> dict[str, Any]:
         return {"size": self.size, "index": self.index, "path": list(self.path)}

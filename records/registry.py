@@ -566,8 +566,8 @@ class RecordRegistry:
         return _AnchoredBatch(records, anchors, previous_anchored, self.clock())
 
     def _activate(self, batch: _AnchoredBatch, pool: SigningPool | None) -> Iterator[Record]:
-        """The activated records, signed in ``pool``'s workers (started now) or lazily
-        in this process."""
+        """The activated records (yielded lazily): their entries signed in ``pool``'s
+        workers, which start now, or, without a pool, here and now."""
         signers = self._signers({r.issuer.org for r in batch.records})
         jobs = [ActivationJob(r.id, r.version, r.digest, r.lifecycle,
                               system_actor(r.issuer.org), batch.at) for r in batch.records]

@@ -522,6 +522,31 @@ def root(leaf_hashes: Iterable[bytes], hash_fn: HashFunction = sm3) -> bytes:
     return frontier.root()
 
 
+def root_and_paths(leaf_hashes: Sequence[bytes], hash_fn: HashFunction = sm3
+                   ) -> tuple[bytes, list[list[bytes]]]:
+    """MTH of a non-empty list of leaf hashes and the inclusion proof of every leaf, in
+    one pass: each interior node is hashed once (n - 1 hashes) and appended to the
+    paths of the leaves on its sibling's side, as PATH(m, D[n]) of RFC 9162 2.1.3.1
+    recurses. What a batch signer needs for all its members; ``inclusion_proof`` per
+    leaf would fold the same nodes again for every one."""
+    if not leaf_hashes:
+        raise TreeRangeError("the empty tree has no leaves to prove")
+    paths: list[list[bytes]] = [[] for _ in leaf_hashes]
+
+    def subtree(lo: int, hi: int) -> bytes:
+        if hi - lo == 1:
+            return leaf_hashes[lo]
+        k = lo + _split(hi - lo)
+        left, right = subtree(lo, k), subtree(k, hi)
+        for i in range(lo, k):
+            paths[i].append(right)
+        for i in range(k, hi):
+            paths[i].append(left)
+        return node_hash(left, right, hash_fn)
+
+    return subtree(0, len(leaf_hashes)), paths
+
+
 class MemoryNodeStore:
     """Every perfect-subtree hash, one list per level: the in-memory node store, and the
     model the database backend follows (one row per ``(level, index, hash)``)."""

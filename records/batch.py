@@ -22,7 +22,7 @@ from crypto.errors import InvalidSignature
 from crypto.keys.provider import SM2Signer
 from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PublicKey
 from ledger.errors import InvalidProof
-from ledger.merkle import MemoryNodeStore, hash_leaves, inclusion_proof, inclusion_root, leaf_hash
+from ledger.merkle import hash_leaves, inclusion_root, leaf_hash, root_and_paths
 from records.canonical import canonical_json
 from records.errors import MalformedRecord
 
@@ -90,16 +90,15 @@ def sign_all(leaves: Sequence[bytes], *, org: str, kid: str,
     if len(leaves) == 1:
         return [(signer.sign(leaves[0], signer_id=DEFAULT_SIGNER_ID,
                              encoding=SignatureEncoding.DER), None)]
-    tree = MemoryNodeStore()
-    tree.extend(hash_leaves(leaves))
+    root, paths = root_and_paths(hash_leaves(leaves))
     size = len(leaves)
-    signature = signer.sign(statement(org, kid, size, tree.root()),
+    signature = signer.sign(statement(org, kid, size, root),
                             signer_id=DEFAULT_SIGNER_ID, encoding=SignatureEncoding.DER)
     text: dict[bytes, str] = {}   # each node's base64 once: paths share nodes
 
     def path(index: int) -> tuple[str, ...]:
         return tuple(text.get(h) or text.setdefault(h, base64.b64encode(h).decode("ascii"))
-                     for h in inclusion_proof(index, size, tree))
+                     for h in paths[index])
 
     return [(signature, BatchRef(size, i, path(i))) for i in range(size)]
 

@@ -499,3 +499,17 @@ def test_consistency_proof_json_round_trips_and_verifies(store: MemoryNodeStore)
 def test_malformed_inclusion_proof_json_is_rejected(doc: object) -> None:
     with pytest.raises(InvalidProof):
         InclusionProof.from_json(doc)
+
+
+# --- every path of a tree at once (batch signatures) -------------------------------------------
+
+def test_root_and_paths_equal_naive_root_and_every_naive_path() -> None:
+    for n in [*range(1, SIZES + 1), *(s for s in _interesting_sizes() if 0 < s <= 1100)]:
+        root, paths = merkle.root_and_paths(LEAF_HASHES[:n])
+        assert root == naive_mth(0, n), n
+        assert paths == [naive_path(m, 0, n) for m in range(n)], n
+
+
+def test_root_and_paths_refuses_the_empty_tree() -> None:
+    with pytest.raises(TreeRangeError):
+        merkle.root_and_paths([])

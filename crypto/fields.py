@@ -34,6 +34,35 @@ def _aad(key_id: str, version: int, associated_data: bytes) -> bytes:
                       associated_data])
 
 
+def _seal(key_id: str, version: int, cipher: SM4GCM, value: str,
+          associated_data: bytes) -> str:
+    nonce = os.urandom(NONCE_SIZE)
+    body = nonce + cipher.encrypt(nonce, value.encode(),
+                                  _aad(key_id, version, associated_data))
+    encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+    return f"{_PREFIX}.{key_id}.{version}.{encoded}"
+
+
+class PinnedSealer:
+    """Seals under one data key version resolved beforehand, never asking the key
+    provider again: what a forked worker process gets (it must not reach the provider's
+    storage), for the duration of one bulk job. It only seals; opening stays with
+    ``FieldCipher``, which knows every version."""
+
+    def __init__(self, key_id: str, version: int, cipher: SM4GCM) -> None:
+        self._key_id = key_id
+        self._version = version
+        self._cipher = cipher
+
+    def seal(self, value: str, associated_data: bytes) -> str:
+        return _seal(self._key_id, self._version, self._cipher, value, associated_data)
+
+    def seal_many(self, items: Sequence[tuple[str, bytes]]) -> list[str]:
+        key_id, version, cipher = self._key_id, self._version, self._cipher
+        return [_seal(key_id, version, cipher, value, associated_data)
+                for value, associated_data in items]
+
+
 class FieldCipher:
     """Seal and open field values under a rotating SM4 data key."""
 
@@ -55,24 +84,17 @@ class FieldCipher:
     def seal(self, value: str, associated_data: bytes) -> str:
         """``sm4gcm.<key id>.<version>.<base64url(nonce || ciphertext || tag)>``."""
         version, cipher = self._cipher(None)
-        nonce = os.urandom(NONCE_SIZE)
-        body = nonce + cipher.encrypt(nonce, value.encode(),
-                                      _aad(self._key_id, version, associated_data))
-        encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-        return f"{_PREFIX}.{self._key_id}.{version}.{encoded}"
+        return _seal(self._key_id, version, cipher, value, associated_data)
+
+    def pinned(self) -> PinnedSealer:
+        """A sealer for the current key version, looked up once, now."""
+        version, cipher = self._cipher(None)
+        return PinnedSealer(self._key_id, version, cipher)
 
     def seal_many(self, items: Sequence[tuple[str, bytes]]) -> list[str]:
         """``seal`` for many (value, associated data) pairs under one lookup of the
         current key version (bulk writes: one key unwrap instead of one per value)."""
-        version, cipher = self._cipher(None)
-        sealed = []
-        for value, associated_data in items:
-            nonce = os.urandom(NONCE_SIZE)
-            body = nonce + cipher.encrypt(nonce, value.encode(),
-                                          _aad(self._key_id, version, associated_data))
-            encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-            sealed.append(f"{_PREFIX}.{self._key_id}.{version}.{encoded}")
-        return sealed
+        return self.pinned().seal_many(items)
 
     def open(self, token: str, associated_data: bytes) -> str:
         """The value sealed in ``token``; ``DecryptionError`` if anything differs."""

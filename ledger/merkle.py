@@ -23,12 +23,13 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from crypto.sm3 import sm3
 from ledger.errors import InvalidProof, LedgerError, MissingNode, TreeRangeError
 
 HashFunction = Callable[[bytes], bytes]
+_L = TypeVar("_L")   # what a path holds for each proof hash (root_and_labelled_paths)
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -529,19 +530,28 @@ def root_and_paths(leaf_hashes: Sequence[bytes], hash_fn: HashFunction = sm3
     paths of the leaves on its sibling's side, as PATH(m, D[n]) of RFC 9162 2.1.3.1
     recurses. What a batch signer needs for all its members; ``inclusion_proof`` per
     leaf would fold the same nodes again for every one."""
+    return root_and_labelled_paths(leaf_hashes, bytes, hash_fn)
+
+
+def root_and_labelled_paths(leaf_hashes: Sequence[bytes], label: Callable[[bytes], _L],
+                            hash_fn: HashFunction = sm3) -> tuple[bytes, list[list[_L]]]:
+    """``root_and_paths`` with each proof hash given as ``label(hash)``, computed once
+    per node however many paths hold it (a batch signer's base64 text)."""
     if not leaf_hashes:
         raise TreeRangeError("the empty tree has no leaves to prove")
-    paths: list[list[bytes]] = [[] for _ in leaf_hashes]
+    paths: list[list[_L]] = [[] for _ in leaf_hashes]
 
     def subtree(lo: int, hi: int) -> bytes:
         if hi - lo == 1:
             return leaf_hashes[lo]
         k = lo + _split(hi - lo)
         left, right = subtree(lo, k), subtree(k, hi)
+        right_label = label(right)
         for i in range(lo, k):
-            paths[i].append(right)
+            paths[i].append(right_label)
+        left_label = label(left)
         for i in range(k, hi):
-            paths[i].append(left)
+            paths[i].append(left_label)
         return node_hash(left, right, hash_fn)
 
     return subtree(0, len(leaf_hashes)), paths

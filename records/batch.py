@@ -22,7 +22,7 @@ from crypto.errors import InvalidSignature
 from crypto.keys.provider import SM2Signer
 from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PublicKey
 from ledger.errors import InvalidProof
-from ledger.merkle import hash_leaves, inclusion_root, leaf_hash, root_and_paths
+from ledger.merkle import hash_leaves, inclusion_root, leaf_hash, root_and_labelled_paths
 from records.canonical import canonical_json
 from records.errors import MalformedRecord
 
@@ -77,6 +77,10 @@ class BatchRef:
         return batch
 
 
+def _b64(node: bytes) -> str:
+    return base64.b64encode(node).decode("ascii")
+
+
 def statement(org: str, kid: str, size: int, root: bytes) -> bytes:
     """The canonical bytes a batch signature covers."""
     return canonical_json({"type": BATCH_TYPE, "org": org, "kid": kid, "size": size,
@@ -90,17 +94,11 @@ def sign_all(leaves: Sequence[bytes], *, org: str, kid: str,
     if len(leaves) == 1:
         return [(signer.sign(leaves[0], signer_id=DEFAULT_SIGNER_ID,
                              encoding=SignatureEncoding.DER), None)]
-    root, paths = root_and_paths(hash_leaves(leaves))
+    root, paths = root_and_labelled_paths(hash_leaves(leaves), _b64)
     size = len(leaves)
     signature = signer.sign(statement(org, kid, size, root),
                             signer_id=DEFAULT_SIGNER_ID, encoding=SignatureEncoding.DER)
-    text: dict[bytes, str] = {}   # each node's base64 once: paths share nodes
-
-    def path(index: int) -> tuple[str, ...]:
-        return tuple(text.get(h) or text.setdefault(h, base64.b64encode(h).decode("ascii"))
-                     for h in paths[index])
-
-    return [(signature, BatchRef(size, i, path(i))) for i in range(size)]
+    return [(signature, BatchRef(size, i, tuple(path))) for i, path in enumerate(paths)]
 
 
 def verify(signature: bytes, leaf: bytes, batch: BatchRef | None, *, org: str, kid: str,

@@ -12,15 +12,20 @@ side in worker processes, which send back only what they add (``Chain``, an
 activation's ``Transition``) for the caller to apply.
 
 Workers get the key handles by inheritance: ``SigningPool`` stores them in this module
-before it forks its workers, so private keys never travel through a pipe or a file.
-Without a pool (``workers=1``, e.g. inside a web worker) the same functions run in the
-calling process with the handles passed explicitly.
+before it forks its workers, so private keys never travel through a pipe or a file. The
+same holds for the row encoder a pool may be given (``RecordStore.row_encoder``: the
+envelope sealer with its data key version resolved before the fork), with which workers
+also encode and seal the rows of the records they activate (``active_rows``). Without a
+pool (``workers=1``, e.g. inside a web worker) the same functions run in the calling
+process with the handles passed explicitly.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
+import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,6 +45,9 @@ from records.signing import ISSUE, REVIEW, signed_bytes, unsigned_proof
 # org code -> (key id, signing handle); filled in before a pool forks its workers.
 Signers = Mapping[str, tuple[str, SM2Signer]]
 _INHERITED: dict[str, tuple[str, SM2Signer]] = {}
+# A record's database row (``RecordStore.row_encoder``): encoded and sealed by workers.
+RowEncoder = Callable[[Sequence["Record"]], list[dict[str, Any]]]
+_INHERITED_ENCODER: list[RowEncoder] = []
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -165,9 +173,14 @@ def build_chains(jobs: Sequence[ChainJob], signers: Signers | None = None) -> li
 
 def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None
                       ) -> list[Chain]:
-    """``build_chains`` for a worker: only what it adds to the drafts."""
-    return [Chain(r.digest, r.state, r.lifecycle, r.proofs, r.review)
-            for r in build_chains(jobs, signers)]
+    """``build_chains`` for a worker: only what it adds to the drafts. The last entry's
+    hash, which anchoring puts in the leaf's metadata, is computed here and travels
+    with the entry (``Transition.hash`` keeps it on the instance)."""
+    chains = []
+    for r in build_chains(jobs, signers):
+        r.lifecycle[-1].hash()
+        chains.append(Chain(r.digest, r.state, r.lifecycle, r.proofs, r.review))
+    return chains
 
 
 def activation_entries(jobs: Sequence[ActivationJob], signers: Signers | None = None
@@ -186,6 +199,32 @@ def activated(record: Record, anchor: Anchor, entry: Transition) -> Record:
     """The anchored record with its activation entry (from ``activation_entries``)."""
     return record.with_changes(anchor=anchor, state=State.ACTIVE,
                                lifecycle=(*record.lifecycle, entry))
+
+
+@dataclass(frozen=True)
+class RowJob:
+    """An anchored record to activate and encode as its database row, so that the
+    calling process neither encodes nor seals it (``active_rows``)."""
+
+    record: Record
+    anchor: Anchor
+    actor: Actor
+    at: dt.datetime
+
+
+def active_rows(jobs: Sequence[RowJob], signers: Signers | None = None,
+                encode: RowEncoder | None = None
+                ) -> list[tuple[Transition, dict[str, Any]]]:
+    """For each job, the activation entry (``activation_entries``) and the row of the
+    activated record (``encode``; in a worker, the encoder the pool was given)."""
+    keys = signers if signers is not None else _INHERITED
+    encoder = encode if encode is not None else _INHERITED_ENCODER[0]
+    entries = activation_entries([
+        ActivationJob(j.record.id, j.record.version, j.record.digest, j.record.lifecycle,
+                      j.actor, j.at) for j in jobs], keys)
+    rows = encoder([activated(j.record, j.anchor, entry)
+                    for j, entry in zip(jobs, entries, strict=True)])
+    return list(zip(entries, rows, strict=True))
 
 
 def check_content(job: tuple[str, int, Any], signers: Signers | None = None
@@ -215,16 +254,26 @@ class SigningPool:
     so keep ``workers=1`` in multi-threaded servers.
     """
 
-    def __init__(self, signers: Signers, workers: int = 1, *, chunk: int = 200) -> None:
+    def __init__(self, signers: Signers, workers: int = 1, *, chunk: int = 200,
+                 encode: RowEncoder | None = None) -> None:
         self.signers = dict(signers)
         self.workers = max(1, workers)
         self.chunk = chunk
+        self.encode = encode
         self._executor: Executor | None = None
+
+    @property
+    def forks(self) -> bool:
+        """Whether the work runs in worker processes (inside the ``with`` block)."""
+        return self._executor is not None
 
     def __enter__(self) -> SigningPool:
         if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             _INHERITED.clear()
             _INHERITED.update(self.signers)
+            _INHERITED_ENCODER.clear()
+            if self.encode is not None:
+                _INHERITED_ENCODER.append(self.encode)
             # Workers start on the first submit and inherit _INHERITED as it is now.
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("fork"))
@@ -236,6 +285,7 @@ class SigningPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
         _INHERITED.clear()
+        _INHERITED_ENCODER.clear()
 
     def map(self, fn: Callable[..., _R], items: Iterable[Any]) -> Iterator[_R]:
         """``fn(item)`` for every item, in order (lazily, chunk by chunk)."""
@@ -247,14 +297,30 @@ class SigningPool:
         futures = [self._executor.submit(_run_chunk, fn, c) for c in chunks]
         return (result for future in futures for result in future.result())
 
-    def map_chunks(self, fn: Callable[..., list[_R]], items: Sequence[Any]) -> Iterator[_R]:
+    def map_chunks(self, fn: Callable[..., list[_R]], items: Sequence[Any], *,
+                   ahead: int | None = None) -> Iterator[_R]:
         """The results of ``fn(chunk)`` for every ``chunk`` of ``items`` (in order,
-        lazily): in the workers, or, without them, over the whole list at once."""
+        lazily): in the workers, or, without them, over the whole list at once. The
+        workers start at once. ``ahead``: at most that many chunks are handed to the
+        workers before their results are taken (one more per chunk taken), so that work
+        handed over later (another ``map_chunks``) does not queue behind all of these."""
         if self._executor is None:
             return iter(fn(list(items), signers=self.signers)) if items else iter(())
-        chunks = [list(items[i:i + self.chunk]) for i in range(0, len(items), self.chunk)]
-        futures = [self._executor.submit(fn, c) for c in chunks]
-        return (result for future in futures for result in future.result())
+        executor = self._executor
+        chunks = iter([list(items[i:i + self.chunk])
+                       for i in range(0, len(items), self.chunk)])
+        started = collections.deque(executor.submit(fn, c)
+                                    for c in itertools.islice(chunks, ahead))
+
+        def results() -> Iterator[_R]:
+            while started:
+                future = started.popleft()
+                following = next(chunks, None)
+                if following is not None:
+                    started.append(executor.submit(fn, following))
+                yield from future.result()
+
+        return results()
 
 
 def default_workers() -> int:

@@ -32,7 +32,7 @@ import io
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -59,6 +59,10 @@ REQUIRED_COLUMNS = ("person", "achievement_type", "achievement_name", "criteria"
 EVIDENCE_COLUMNS = ("evidence_name", "evidence_sm3", "evidence_size")
 MAX_ROWS = 200_000
 _CHUNK = 500
+# Chunks of records handed to the workers ahead of the ones being anchored: enough to
+# keep them busy while this process sends a ledger transaction, few enough that the
+# activations it then hands over do not wait behind the whole file.
+_BUILD_AHEAD = 24
 # Where a schema problem points -> the column that holds the value.
 _POINTER_COLUMNS = {
     "/recipient": "recipient_name", "/recipient/name": "recipient_name",
@@ -436,50 +440,55 @@ class ArchiveImport:
             report.created = 0 if self.errors else len(new)
             return report
         now = self.registry.clock()
-        built: list[tuple[_Row, Record]] = []
-        # The rows to insert, encoded while the pool signs the records after them.
-        values: list[dict[str, Any]] = []
-        done = len(body) + len(existing)
+        # Every group is checked (and its workers started) before anything is anchored.
+        streams: list[tuple[list[_Row], Iterator[Record]]] = []
         for school, members in sorted(groups.items()):
-
-            def built_so_far(count: int, base: int = done) -> None:
-                self.progress(base + count, total)
-
-            def encode(records: list[Record]) -> None:
-                if not self.errors:
-                    values.extend(self.registry.store.row_values(records))
-
             try:
-                records = self.registry.build_many(
+                streams.append((members, self.registry.build_iter(
                     RECORD_TYPE, [self._item(r) for r in members], actor=self._actor(school),
-                    reviewer=self.reviewer, pool=self.pool, progress=built_so_far,
-                    each_chunk=encode)
+                    reviewer=self.reviewer, pool=self.pool, ahead=_BUILD_AHEAD)))
             except BulkRejected as exc:
                 for index, problem in exc.problems:
                     self._refused(members[index].line, problem)
-                continue
-            built.extend(zip(members, records, strict=True))
-            done += len(members)
         if self.errors:
             report.errors = sorted(self.errors)
             return report
+        built: list[tuple[_Row, Record]] = []
+        base = len(body) + len(existing)
+
+        def building() -> Iterator[Record]:
+            for members, records in streams:
+                for row, record in zip(members, records, strict=True):
+                    built.append((row, record))
+                    if len(built) % _CHUNK == 0:
+                        self.progress(base + len(built), total)
+                    yield record
+            self.progress(base + len(built), total)
+
+        if self.reviewer is None:
+            values = self.registry.store.row_values(list(building()))
+        else:
+            # Anchored batch by batch while the rest is built, activated, then written
+            # once, already active, with the import keys: a failure before the write
+            # leaves nothing in the database.
+            _active, values = self.registry.anchor_unstored(
+                building(), pool=self.pool,
+                progress=lambda n, _t: self.progress(2 * len(body) + n, total),
+                **({"batch": self.anchor_batch} if self.anchor_batch else {}))
         self.registry.store.insert_rows(values, now,
                                         lambda session: self._remember(session, built, now))
         report.created = len(built)
         report.records = sorted([(row.line, r.id) for row, r in built]
                                 + [(row.line, row.record_id) for row in existing])
-        self.progress(2 * len(body), total)
         if self.reviewer is None:
+            self.progress(total, total)
             report.awaiting_review = len(built)
             return report
-        pending = [r.id for _, r in built] + self._unanchored(existing)
-        envelopes = {row["record_id"]: row["envelope"] for row in values}
-        base = 2 * len(body)
+        # Rows of earlier imports whose anchoring did not finish then.
         anchored = self.registry.anchor_many(
-            pending, pool=self.pool, progress=lambda n, _t: self.progress(base + n, total),
-            held=[(r, envelopes[r.id]) for _, r in built],
+            self._unanchored(existing), pool=self.pool,
             **({"batch": self.anchor_batch} if self.anchor_batch else {}))
-        report.anchored = len(anchored)
+        report.anchored = len(built) + len(anchored)
         self.progress(total, total)
         return report
 

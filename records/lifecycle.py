@@ -17,6 +17,7 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,7 +28,7 @@ from crypto.sm2 import DEFAULT_SIGNER_ID, SignatureEncoding, SM2PublicKey
 from crypto.sm3 import sm3
 from records import batch as batches
 from records.batch import BatchMismatch, BatchRef
-from records.canonical import canonical_json
+from records.canonical import MAX_SAFE_INTEGER, canonical_json
 from records.errors import IllegalTransition, MalformedRecord
 from records.timestamps import format_timestamp, parse_timestamp
 
@@ -120,7 +121,7 @@ class Transition:
         # of every entry more than once.
         cached: bytes | None = self.__dict__.get("_signed_bytes")
         if cached is None:
-            cached = canonical_json(self.statement())
+            cached = _assembled(self, whole=False) or canonical_json(self.statement())
             object.__setattr__(self, "_signed_bytes", cached)
         return cached
 
@@ -135,7 +136,8 @@ class Transition:
         and, for the entry before anchoring, the ``lifecycle`` member of the anchor."""
         cached: str | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = sm3(canonical_json(self.to_json())).hex()
+            cached = sm3(_assembled(self, whole=True)
+                         or canonical_json(self.to_json())).hex()
             object.__setattr__(self, "_hash", cached)
         return cached
 
@@ -179,6 +181,51 @@ def sign_transition(history: Sequence[Transition], target: State, *, record: str
     signature = signer.sign(unsigned.signed_bytes(), signer_id=DEFAULT_SIGNER_ID,
                             encoding=SignatureEncoding.DER)
     return replace(unsigned, signature=signature)
+
+
+_quote = json.encoder.encode_basestring
+
+
+def _safe_int(value: object) -> bool:
+    return type(value) is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+
+
+def _assembled(entry: Transition, *, whole: bool) -> bytes | None:
+    """``canonical_json(entry.statement())`` (or, ``whole``, of ``entry.to_json()``)
+    assembled from each member's JSON text in sorted member order, when every member
+    has its usual type (strings, safe integers, null where allowed); None otherwise,
+    and the general encoder decides. Entries are hashed and signed in bulk, and this
+    skips walking each one's document to check it."""
+    q = _quote
+    texts = (entry.actor, entry.record, entry.digest, entry.role, entry.org, entry.kid)
+    if (not all(type(t) is str for t in texts) or not _safe_int(entry.seq)
+            or not _safe_int(entry.version) or type(entry.target) is not State
+            or not (entry.source is None or type(entry.source) is State)
+            or not (entry.comment is None or type(entry.comment) is str)
+            or not (entry.previous is None or type(entry.previous) is str)):
+        return None
+    parts = ['{"actor":', q(entry.actor), ',"at":', q(format_timestamp(entry.at))]
+    batch = entry.batch if whole else None
+    if batch is not None:
+        path = batch.path
+        if (not _safe_int(batch.index) or not _safe_int(batch.size)
+                or type(path) is not tuple or not all(type(h) is str for h in path)):
+            return None
+        parts += [',"batch":{"index":', str(batch.index), ',"path":[',
+                  ",".join(map(q, path)), '],"size":', str(batch.size), "}"]
+    parts += [',"comment":', "null" if entry.comment is None else q(entry.comment),
+              ',"digest":', q(entry.digest),
+              ',"from":', "null" if entry.source is None else q(entry.source.value),
+              ',"kid":', q(entry.kid), ',"org":', q(entry.org),
+              ',"previous":', "null" if entry.previous is None else q(entry.previous),
+              ',"record":', q(entry.record), ',"role":', q(entry.role),
+              ',"seq":', str(entry.seq)]
+    if whole:
+        if type(entry.signature) is not bytes:
+            return None
+        parts += [',"signature":', q(_b64(entry.signature))]
+    parts += [',"to":', q(entry.target.value), ',"version":', str(entry.version), "}"]
+    return "".join(parts).encode("utf-8")
 
 
 def next_transition(history: Sequence[Transition], target: State, *, record: str,

@@ -27,9 +27,11 @@ from records.anchoring import AnchorRequest, LedgerView, RecordAnchoring, lifecy
 from records.bulk import (
     ActivationJob,
     ChainJob,
+    RowJob,
     SigningPool,
     activated,
     activation_entries,
+    active_rows,
     build_chains,
     build_chains_only,
     check_content,
@@ -422,6 +424,31 @@ class RecordRegistry:
         (``store.insert_many``). Only status-list slots are allocated (and stay used).
         ``each_chunk`` gets the versions as they are built, a few hundred at a time (to
         prepare their rows, ``store.row_values``, while the pool signs the rest)."""
+        records: list[Record] = []
+        for record in self.build_iter(record_type, items, actor=actor, reviewer=reviewer,
+                                      comment=comment, pool=pool):
+            records.append(record)
+            if len(records) % _ENCODE_CHUNK == 0:
+                if each_chunk is not None:
+                    each_chunk(records[-_ENCODE_CHUNK:])
+                if progress is not None:
+                    progress(len(records))
+        if each_chunk is not None and len(records) % _ENCODE_CHUNK:
+            each_chunk(records[-(len(records) % _ENCODE_CHUNK):])
+        if progress is not None:
+            progress(len(records))
+        return records
+
+    def build_iter(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
+                   reviewer: Actor | None = None, comment: str | None = None,
+                   pool: SigningPool | None = None, ahead: int | None = None
+                   ) -> Iterator[Record]:
+        """``build_many``'s versions one by one, in order, as the pool builds them.
+        Everything is checked now (``BulkRejected`` lists every item refused) and the
+        status-list slots are allocated now; the pool's workers start now, with at most
+        ``ahead`` chunks handed to them before the first versions are taken
+        (``SigningPool.map_chunks``), so that a caller can hand them other work (the
+        activations of what it has anchored) while the rest is built."""
         kind, schema = self._bulk_kind(record_type, actor)
         if reviewer is not None:
             self._require_bulk_reviewer(kind, reviewer, items)
@@ -429,7 +456,7 @@ class RecordRegistry:
         if problems:
             raise BulkRejected(problems)
         if not items:
-            return []
+            return iter(())
         now = self.clock()
         signers = self._signers({actor.org, *([reviewer.org] if reviewer else [])})
         slots = self.store.allocate_slots(actor.org, len(items), self.status_list_size, now)
@@ -447,25 +474,11 @@ class RecordRegistry:
                 status=StatusSlot(list_id, index), content=item.content, salt=new_salt(),
                 digest="", state=State.DRAFT)
             jobs.append(ChainJob(draft, actor, reviewer, now, comment))
-        built: Iterable[Record]
         if pool is not None and set(signers) <= set(pool.signers):
-            built = (chain.applied_to(job.draft) for job, chain
-                     in zip(jobs, pool.map_chunks(build_chains_only, jobs), strict=True))
-        else:
-            built = build_chains(jobs, signers)
-        records: list[Record] = []
-        for record in built:
-            records.append(record)
-            if len(records) % _ENCODE_CHUNK == 0:
-                if each_chunk is not None:
-                    each_chunk(records[-_ENCODE_CHUNK:])
-                if progress is not None:
-                    progress(len(records))
-        if each_chunk is not None and len(records) % _ENCODE_CHUNK:
-            each_chunk(records[-(len(records) % _ENCODE_CHUNK):])
-        if progress is not None:
-            progress(len(records))
-        return records
+            chains = pool.map_chunks(build_chains_only, jobs, ahead=ahead)
+            return (chain.applied_to(job.draft)
+                    for job, chain in zip(jobs, chains, strict=True))
+        return iter(build_chains(jobs, signers))
 
     def _require_bulk_reviewer(self, kind: RecordType, reviewer: Actor,
                                items: Sequence[NewRecord]) -> None:
@@ -484,7 +497,8 @@ class RecordRegistry:
         """A pool that signs for ``orgs`` (and, for activation, nothing else is needed:
         the platform activates with the issuer's key) in ``workers`` processes."""
         return SigningPool(self._signers(orgs),
-                           default_workers() if workers is None else workers)
+                           default_workers() if workers is None else workers,
+                           encode=self.store.row_encoder())
 
     # -- anchoring --------------------------------------------------------------------------
     def anchor(self, record_ids: Sequence[str], *,
@@ -497,8 +511,7 @@ class RecordRegistry:
 
     def anchor_many(self, record_ids: Sequence[str], *, batch: int = ANCHOR_BATCH,
                     pool: SigningPool | None = None,
-                    progress: Callable[[int, int], None] | None = None,
-                    held: Sequence[tuple[Record, str]] = ()) -> list[Record]:
+                    progress: Callable[[int, int], None] | None = None) -> list[Record]:
         """``anchor`` in batches of up to ``batch`` records (one ledger transaction and
         one database transaction each). A batch that fails leaves the earlier batches
         anchored and its own records approved, so running it again finishes the work.
@@ -506,11 +519,7 @@ class RecordRegistry:
         Batches overlap: once batch k's activations are handed to the ``pool``'s
         workers, this process sends batch k+1's ledger transaction, then stores batch k.
         Whatever the ledger has anchored is still activated and stored when a later
-        step fails, before the error goes up. ``held``: versions the caller has just
-        written (an import's) with their envelopes as written, used as they are instead
-        of being read back where the store still holds exactly that row
-        (``store.current_many``)."""
-        mine = {record.id: (record, envelope) for record, envelope in held}
+        step fails, before the error goes up."""
         done: list[Record] = []
         total = len(record_ids)
         # Batches anchored on the ledger, not yet stored as active (at most two).
@@ -530,7 +539,7 @@ class RecordRegistry:
                 ids = record_ids[start:start + batch]
                 if pending and not pending[0][0].ids.isdisjoint(ids):
                     finish()   # a record twice: its first anchoring must be stored first
-                anchored = self._anchor_on_ledger(self._current(ids, mine))
+                anchored = self._anchor_on_ledger(self.store.get_many(ids))
                 pending.append((anchored, self._activate(anchored, pool)))
                 if len(pending) > 1:
                     store_oldest()   # while the workers sign this batch's activations
@@ -540,15 +549,68 @@ class RecordRegistry:
         finish()
         return done
 
-    def _current(self, record_ids: Sequence[str],
-                 held: dict[str, tuple[Record, str]]) -> list[Record]:
-        if not held:
-            return self.store.get_many(record_ids)
-        found = {r.id: r for r in self.store.current_many(
-            [held[i] for i in dict.fromkeys(record_ids) if i in held])}
-        others = [i for i in record_ids if i not in held]
-        found.update(zip(others, self.store.get_many(others), strict=True))
-        return [found[i] for i in record_ids]
+    def anchor_unstored(self, records: Iterable[Record], *, batch: int = ANCHOR_BATCH,
+                        pool: SigningPool | None = None,
+                        progress: Callable[[int, int], None] | None = None,
+                        ) -> tuple[list[Record], list[dict[str, Any]]]:
+        """Anchor and activate approved first versions that are not stored yet (what
+        ``build_iter`` or ``build_many`` built), and return the active versions with
+        their rows (``store.row_values``) for the caller to insert in one transaction
+        (``store.insert_rows``): each version is encoded, sealed and written once,
+        already active, instead of written approved and rewritten active.
+
+        ``records`` is taken lazily: each time ``batch`` of them have come, they go to
+        the ledger in one transaction and their activations (entries signed, rows
+        encoded and sealed) are handed to the ``pool``'s workers, and the next ones are
+        taken while the workers work; the activations are collected at the end. When a
+        ledger transaction fails, nothing has been stored: the batches anchored before
+        it stay on the ledger as anchors that no stored record points at (a record key,
+        a salted digest and public metadata, nothing about a person), and running the
+        caller again builds new versions with new ids."""
+        waiting: list[Record] = []
+        started: list[Iterator[tuple[Record, dict[str, Any]]]] = []
+
+        def send() -> None:
+            anchored = self._anchor_on_ledger(waiting[:])
+            waiting.clear()
+            started.append(self._activate_rows(anchored, pool))
+
+        total = 0
+        for record in records:
+            if record.version != 1 or record.state is not State.APPROVED:
+                raise ValueError("anchor_unstored takes approved first versions only")
+            waiting.append(record)
+            total += 1
+            if len(waiting) == batch:
+                send()
+        if waiting:
+            send()
+        done: list[Record] = []
+        rows: list[dict[str, Any]] = []
+        for activating in started:
+            for record, row in activating:
+                done.append(record)
+                rows.append(row)
+            if progress is not None:
+                progress(len(done), total)
+        return done, rows
+
+    def _activate_rows(self, batch: _AnchoredBatch, pool: SigningPool | None
+                       ) -> Iterator[tuple[Record, dict[str, Any]]]:
+        """``_activate`` with each activated record's row (``store.row_values``): signed,
+        encoded and sealed in the pool's workers when it has them (they start now),
+        else here and now."""
+        signers = self._signers({r.issuer.org for r in batch.records})
+        jobs = [RowJob(record, anchor, system_actor(record.issuer.org), batch.at)
+                for record, anchor in zip(batch.records, batch.anchors, strict=True)]
+        results: Iterable[tuple[Transition, dict[str, Any]]]
+        if (pool is not None and pool.forks and pool.encode is not None
+                and set(signers) <= set(pool.signers) and len(jobs) > 1):
+            results = pool.map_chunks(active_rows, jobs)
+        else:
+            results = active_rows(jobs, signers, encode=self.store.row_values)
+        return ((activated(job.record, job.anchor, entry), row)
+                for job, (entry, row) in zip(jobs, results, strict=True))
 
     def _anchor_on_ledger(self, records: list[Record]) -> _AnchoredBatch:
         """The ledger transaction anchoring ``records`` (all approved)."""

@@ -263,6 +263,13 @@ class RecordStore:
                 for chunk in _chunks(records)
                 for r, columns in zip(chunk, self._columns_many(chunk), strict=True)]
 
+    def row_encoder(self) -> Callable[[Sequence[Record]], list[dict[str, Any]]]:
+        """``row_values`` with the sealing key version resolved now, for a forked worker
+        process: it encodes and seals without reaching the key provider or the database
+        (``crypto.fields.PinnedSealer``). Rows it makes are written by this process."""
+        pinned = getattr(self._sealer, "pinned", None)
+        return RecordStore(self.sessions, pinned() if pinned else self._sealer).row_values
+
     def insert_many(self, records: Sequence[Record], now: dt.datetime,
                     also: Callable[[Session], None] | None = None) -> None:
         """Insert new versions in one transaction (with ``also(session)``'s writes)."""
@@ -331,32 +338,6 @@ class RecordStore:
             raise RecordNotFound(f"no record {missing[0]}")
         decoded = {i: self._decode(row) for i, row in newest.items()}
         return [decoded[i] for i in record_ids]
-
-    def current_many(self, written: Sequence[tuple[Record, str]]) -> list[Record]:
-        """``get_many`` for versions the caller wrote itself, each with the envelope it
-        wrote (``row_values``): a record whose newest stored version is still that row
-        (same version, byte-identical envelope, same salt) is returned as given, without
-        opening and decoding its envelope; any other is read from the store (a later
-        version, a transition or an erasure since then). Sealed envelopes carry a fresh
-        nonce per write, so an equal envelope is the same write."""
-        held = {record.id: (record, envelope) for record, envelope in written}
-        stale: list[str] = []
-        with self.sessions() as session:
-            for chunk in _chunks(list(held)):
-                newest: dict[str, tuple[int, str, str | None]] = {}
-                for row in session.execute(select(
-                        RecordRow.record_id, RecordRow.version, RecordRow.envelope,
-                        RecordRow.salt).where(RecordRow.record_id.in_(chunk))):
-                    stored = (row.version, row.envelope, row.salt)
-                    if row.record_id not in newest or stored[0] > newest[row.record_id][0]:
-                        newest[row.record_id] = stored
-                for record_id in chunk:
-                    record, envelope = held[record_id]
-                    if newest.get(record_id) != (record.version, envelope,
-                                                 self._salt(record)):
-                        stale.append(record_id)
-        fresh = dict(zip(stale, self.get_many(stale), strict=True)) if stale else {}
-        return [fresh.get(record.id, record) for record, _ in written]
 
     def versions(self, record_id: str) -> list[Record]:
         with self.sessions() as session:

@@ -56,6 +56,27 @@ def test_values_sealed_before_rotation_still_open(keys: SoftwareKeyProvider,
     assert fields.open(old, b"p:1:phone") == fields.open(new, b"p:1:phone") == "13800138000"
 
 
+def test_a_pinned_sealer_keeps_its_version_never_asks_again_and_its_values_open(
+        keys: SoftwareKeyProvider, fields: FieldCipher,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pinned = fields.pinned()
+    keys.rotate("pii")
+
+    def no_lookup(*args: object) -> None:
+        raise AssertionError("a pinned sealer asked the key provider")
+
+    monkeypatch.setattr(keys, "unwrap_sm4", no_lookup)
+    one = pinned.seal(ID_CARD, b"p:1:id_card")
+    [many] = pinned.seal_many([(ID_CARD, b"p:2:id_card")])
+    monkeypatch.undo()
+
+    assert one.startswith("sm4gcm.pii.1.") and many.startswith("sm4gcm.pii.1.")
+    assert fields.open(one, b"p:1:id_card") == fields.open(many, b"p:2:id_card") == ID_CARD
+    with pytest.raises(DecryptionError):
+        fields.open(many, b"p:1:id_card")
+    assert fields.pinned().seal(ID_CARD, b"ad").startswith("sm4gcm.pii.2.")
+
+
 def test_version_label_cannot_be_changed(keys: SoftwareKeyProvider,
                                          fields: FieldCipher) -> None:
     keys.rotate("pii")

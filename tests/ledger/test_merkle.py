@@ -513,3 +513,18 @@ def test_root_and_paths_equal_naive_root_and_every_naive_path() -> None:
 def test_root_and_paths_refuses_the_empty_tree() -> None:
     with pytest.raises(TreeRangeError):
         merkle.root_and_paths([])
+
+
+def test_labelled_paths_label_each_node_once_and_equal_the_labelled_naive_paths() -> None:
+    calls: list[bytes] = []
+
+    def label(node: bytes) -> str:
+        calls.append(node)
+        return node.hex()
+
+    for n in (1, 2, 3, 5, 8, 200, 257):
+        calls.clear()
+        root, paths = merkle.root_and_labelled_paths(LEAF_HASHES[:n], label)
+        assert root == naive_mth(0, n)
+        assert paths == [[h.hex() for h in naive_path(m, 0, n)] for m in range(n)]
+        assert len(calls) == 2 * n - 2, n   # every node but the root, once

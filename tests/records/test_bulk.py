@@ -13,7 +13,7 @@ import pytest
 from crypto.sm3 import sm3
 from records.bulk import ChainJob, build_chains, build_chains_only
 from records.envelope import Record, Subject, SubjectKind
-from records.errors import AnchoringFailed, IllegalTransition
+from records.errors import AnchoringFailed, RecordNotFound
 from records.importer import ArchiveImport, import_archive_entries, parse_row
 from records.lifecycle import State
 from records.registry import NewRecord, RecordRegistry
@@ -37,16 +37,12 @@ def entries(desk: Desk, prefix: str, count: int) -> list[Record]:
                                        reviewer=REVIEWER)
 
 
-def written(desk: Desk, prefix: str, count: int) -> list[tuple[Record, str]]:
-    """New approved records as an import writes them: with the envelopes it stored."""
+def built(desk: Desk, prefix: str, count: int) -> list[Record]:
+    """New approved records as an import builds them: signed, not stored yet."""
     items = [NewRecord(parse_row(row(f"{prefix}-{i}"), line=i, school="S001").content,
                        Subject(SubjectKind.PERSON, f"{prefix}-{i}", "S001"))
              for i in range(count)]
-    records = desk.registry.build_many("archive_entry", items, actor=SCHOOL,
-                                       reviewer=REVIEWER)
-    rows = desk.store.row_values(records)
-    desk.store.insert_rows(rows, desk.registry.clock())
-    return [(record, values["envelope"]) for record, values in zip(records, rows, strict=True)]
+    return desk.registry.build_many("archive_entry", items, actor=SCHOOL, reviewer=REVIEWER)
 
 
 def failing_ledger_call(registry: RecordRegistry, monkeypatch: pytest.MonkeyPatch,
@@ -79,12 +75,10 @@ def test_what_a_worker_sends_back_rebuilds_the_record_it_built(desk: Desk) -> No
 
 def test_pipelined_batches_in_workers_leave_every_record_active_and_valid(
         desk: Desk) -> None:
-    held = written(desk, "p-pipe", 5)
-    records = [record for record, _ in held]
+    records = entries(desk, "p-pipe", 5)
 
     with desk.registry.signing_pool(["S001"], workers=2) as pool:
-        done = desk.registry.anchor_many([r.id for r in records], batch=2, pool=pool,
-                                         held=held)
+        done = desk.registry.anchor_many([r.id for r in records], batch=2, pool=pool)
 
     assert [r.id for r in done] == [r.id for r in records]
     assert len({r.anchor.tx_id for r in done if r.anchor}) == 3
@@ -92,6 +86,31 @@ def test_pipelined_batches_in_workers_leave_every_record_active_and_valid(
         stored = desk.registry.get(record.id)
         assert stored == record and stored.state is State.ACTIVE
         assert desk.registry.verify(record.id).overall is Overall.VALID
+
+
+def test_unstored_records_are_anchored_in_pipelined_batches_and_written_once_active(
+        desk: Desk) -> None:
+    records = built(desk, "p-unstored", 5)
+
+    with desk.registry.signing_pool(["S001"], workers=2) as pool:
+        active, rows = desk.registry.anchor_unstored(records, batch=2, pool=pool)
+    with pytest.raises(RecordNotFound):
+        desk.registry.get(records[0].id)   # nothing is stored until the caller writes
+    desk.store.insert_rows(rows, desk.registry.clock())
+
+    assert [r.id for r in active] == [r.id for r in records]
+    assert len({r.anchor.tx_id for r in active if r.anchor}) == 3
+    for record in active:
+        assert desk.store.versions(record.id) == [record]
+        assert record.state is State.ACTIVE
+        assert desk.registry.verify(record.id).overall is Overall.VALID
+
+
+def test_anchor_unstored_refuses_what_is_not_a_new_approved_version(desk: Desk) -> None:
+    [record] = built(desk, "p-refuse", 1)
+    for wrong in (record.with_changes(state=State.SUBMITTED), record.with_changes(version=2)):
+        with pytest.raises(ValueError):
+            desk.registry.anchor_unstored([wrong])
 
 
 def test_a_failed_middle_batch_leaves_earlier_ones_active_and_a_rerun_finishes(
@@ -111,40 +130,41 @@ def test_a_failed_middle_batch_leaves_earlier_ones_active_and_a_rerun_finishes(
         assert desk.registry.verify(record_id).overall is Overall.VALID
 
 
-def test_an_import_whose_anchoring_fails_is_finished_by_importing_again(
+def test_an_import_whose_anchoring_fails_writes_nothing_and_importing_again_does_it_all(
         desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     data = as_csv([row(f"p-resume-{i}") for i in range(5)])
     failing_ledger_call(desk.registry, monkeypatch, 3)
+    before = desk.channel.tree_size()
 
     with pytest.raises(AnchoringFailed):
         ArchiveImport(desk.registry, reviewer=REVIEWER, anchor_batch=2).run(data)
+    assert all(desk.store.find(subject_ref=f"p-resume-{i}") == [] for i in range(5))
+    # The two batches anchored before the failure point at no stored record.
+    assert desk.channel.tree_size() == before + 4
     monkeypatch.undo()
     again = import_archive_entries(desk.registry, data, reviewer=REVIEWER)
 
-    assert again.ok and (again.created, again.unchanged, again.anchored) == (0, 5, 1)
+    assert again.ok and (again.created, again.unchanged, again.anchored) == (5, 0, 5)
+    assert all(len(desk.store.find(subject_ref=f"p-resume-{i}")) == 1 for i in range(5))
     for _, record_id in again.records:
         assert desk.registry.get(record_id).state is State.ACTIVE
+        assert desk.registry.verify(record_id).overall is Overall.VALID
 
 
-def test_a_held_record_is_used_only_while_the_store_holds_exactly_what_was_written(
+def test_reimport_with_a_reviewer_anchors_rows_approved_since_an_unreviewed_import(
         desk: Desk) -> None:
-    held = written(desk, "p-held", 4)
-    (kept, _), (anchored, _), (erased, _), (rewritten, _) = held
-    desk.registry.anchor_many([anchored.id])
-    desk.store.erase(erased.id)
-    # Same version, state, digest and salt; another envelope.
-    desk.store.save([rewritten.with_changes(proofs=rewritten.proofs[:1])],
-                    desk.registry.clock())
+    data = as_csv([row(f"p-later-{i}") for i in range(3)])
+    first = import_archive_entries(desk.registry, data)
+    assert first.ok and first.awaiting_review == 3
+    _, approved_id = first.records[0]
+    desk.registry.start_review(approved_id, actor=REVIEWER)
+    desk.registry.approve(approved_id, actor=REVIEWER)
 
-    current = desk.store.current_many(held)
+    again = import_archive_entries(desk.registry, data, reviewer=REVIEWER)
 
-    assert current[0] is kept
-    assert current[1].state is State.ACTIVE
-    assert current[2].salt is None
-    assert len(current[3].proofs) == 1
-    with pytest.raises(IllegalTransition):
-        desk.registry.anchor_many([r.id for r, _ in held], held=held)
-    assert desk.registry.get(erased.id).state is State.APPROVED
+    assert again.ok and (again.created, again.unchanged, again.anchored) == (0, 3, 1)
+    assert desk.registry.get(approved_id).state is State.ACTIVE
+    assert desk.registry.verify(approved_id).overall is Overall.VALID
 
 
 @pytest.mark.slow

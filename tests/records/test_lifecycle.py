@@ -6,9 +6,14 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crypto.sm2 import SM2PrivateKey, SM2PublicKey
-from records.errors import IllegalTransition
+from crypto.sm3 import sm3
+from records.batch import BatchRef
+from records.canonical import canonical_json
+from records.errors import CanonicalFormError, IllegalTransition
 from records.lifecycle import ALLOWED, Actor, State, Transition, chain_problems, sign_transition
 
 EXPECTED = {
@@ -85,3 +90,56 @@ def test_entries_by_unknown_keys_are_reported_as_unverifiable() -> None:
     assert chain_problems(history, record="r1", version=1, digest="ab" * 32,
                           key_for=lambda org, kid: None) == (
         [], ["lifecycle entry 0: no certificate for k.v1"])
+
+
+# --- the assembled canonical text of an entry equals the general encoder's ---------------------
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12) | \
+    st.sampled_from(['"', "\\", "\x00\x1f\x7f", "é中文\u2028", "𝄞"])
+_INT = st.integers(min_value=-2**53 - 2, max_value=2**53 + 2) | st.sampled_from([0, 1, 7])
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> Transition:
+    batch = draw(st.none() | st.builds(BatchRef, _INT, _INT,
+                                       st.lists(_TEXT, max_size=4).map(tuple)))
+    return Transition(
+        draw(_INT), draw(st.none() | st.sampled_from(State)), draw(st.sampled_from(State)),
+        draw(_TEXT), draw(_INT), draw(_TEXT), draw(_TEXT), draw(_TEXT), draw(_TEXT),
+        draw(_TEXT), AT + dt.timedelta(seconds=draw(st.integers(0, 10**8))),
+        draw(st.none() | _TEXT), draw(st.none() | _TEXT), draw(st.binary(max_size=80)),
+        batch)
+
+
+def _general(doc: dict[str, object]) -> bytes | type[Exception]:
+    try:
+        return canonical_json(doc)
+    except Exception as exc:   # its type is what the fast path must raise too
+        return type(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_entries())
+def test_an_entrys_signed_bytes_and_hash_are_the_general_encoders(entry: Transition) -> None:
+    statement, whole = _general(entry.statement()), _general(entry.to_json())
+    if isinstance(statement, bytes):
+        assert entry.signed_bytes() == statement
+    else:
+        with pytest.raises(statement):
+            entry.signed_bytes()
+    if isinstance(whole, bytes):
+        assert entry.hash() == sm3(whole).hex()
+    else:
+        with pytest.raises(whole):
+            entry.hash()
+
+
+def test_an_entry_with_a_lone_surrogate_or_an_odd_member_type_is_encoded_as_before() -> None:
+    [entry] = walk(State.DRAFT)
+    with pytest.raises(UnicodeEncodeError):
+        dataclasses.replace(entry, comment="\ud800").hash()
+    odd = dataclasses.replace(entry, seq=True, version=2**60)
+    with pytest.raises(CanonicalFormError):
+        odd.hash()
+    assert dataclasses.replace(entry, seq=True).signed_bytes() == canonical_json(
+        dataclasses.replace(entry, seq=True).statement())

@@ -30,7 +30,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -110,27 +110,32 @@ def _signed(items: Sequence[tuple[str, bytes]], keys: Signers
     return result
 
 
-def _advance(records: Sequence[Record], target: State, actors: Sequence[Actor],
-             keys: Signers, at: Sequence[dt.datetime],
-             comments: Sequence[str | None]) -> list[Record]:
-    """Each record's next lifecycle entry (to ``target``), batch-signed per organisation."""
-    unsigned = [next_transition(r.lifecycle, target, record=r.id, version=r.version,
-                                digest=r.digest, actor=actor, kid=keys[actor.org][0],
-                                at=when, comment=comment)
-                for r, actor, when, comment in zip(records, actors, at, comments, strict=True)]
-    return [r.with_changes(state=target, lifecycle=(*r.lifecycle, entry))
-            for r, entry in zip(records, _entries(unsigned, keys), strict=True)]
+_Signable = TypeVar("_Signable", Transition, Proof)
+
+
+def _with_signature(item: _Signable, signature: bytes, batch: BatchRef | None) -> _Signable:
+    """``replace(item, signature=..., batch=...)`` for these frozen dataclasses (no
+    ``__post_init__``, nothing derived from the two members) without ``replace``'s
+    per-field work: a copy of the instance's members with those two set. What the
+    instance remembered about itself goes only where the signature does not enter:
+    ``Transition.signed_bytes`` (the statement), never ``Transition.hash``."""
+    signed = object.__new__(type(item))
+    members = {name: value for name, value in item.__dict__.items()
+               if name[0] != "_" or name == "_signed_bytes"}
+    members["signature"], members["batch"] = signature, batch
+    signed.__dict__.update(members)
+    return signed
 
 
 def _entries(unsigned: Sequence[Transition], keys: Signers) -> list[Transition]:
     signed = _signed([(t.org, t.signed_bytes()) for t in unsigned], keys)
-    return [replace(t, signature=sig, batch=batch)
+    return [_with_signature(t, sig, batch)
             for t, (sig, batch) in zip(unsigned, signed, strict=True)]
 
 
 def _proofs(unsigned: Sequence[Proof], keys: Signers) -> list[Proof]:
     signed = _signed([(p.org, signed_bytes(p)) for p in unsigned], keys)
-    return [replace(p, signature=sig, batch=batch)
+    return [_with_signature(p, sig, batch)
             for p, (sig, batch) in zip(unsigned, signed, strict=True)]
 
 
@@ -138,37 +143,8 @@ def build_chains(jobs: Sequence[ChainJob], signers: Signers | None = None) -> li
     """The records' digests, lifecycles and proofs up to ``submitted`` or ``approved``:
     step by step, each step's entries (or proofs) of one organisation under one batch
     signature."""
-    keys = signers if signers is not None else _INHERITED
-    at = [job.at for job in jobs]
-    records = [job.draft.with_changes(digest=job.draft.compute_digest()) for job in jobs]
-    actors = [job.actor for job in jobs]
-    none: list[str | None] = [None] * len(jobs)
-    records = _advance(records, State.DRAFT, actors, keys, at, none)
-    issued = _proofs([unsigned_proof(r, ISSUE, org=r.issuer.org, kid=keys[r.issuer.org][0],
-                                     created=when)
-                      for r, when in zip(records, at, strict=True)], keys)
-    records = [r.with_changes(proofs=(p,)) for r, p in zip(records, issued, strict=True)]
-    records = _advance(records, State.SUBMITTED, actors, keys, at, none)
-    todo = [i for i, job in enumerate(jobs) if job.reviewer is not None]
-    if not todo:
-        return records
-    who = [job.reviewer for job in jobs if job.reviewer is not None]
-    when = [at[i] for i in todo]
-    reviewing = _advance([records[i] for i in todo], State.UNDER_REVIEW, who, keys, when,
-                         [None] * len(todo))
-    reviews = [Review(State.APPROVED.value, r.org, jobs[i].at, jobs[i].comment, {})
-               for i, r in zip(todo, who, strict=True)]
-    reviewed = _proofs([unsigned_proof(rec, REVIEW, org=r.org, kid=keys[r.org][0],
-                                       created=jobs[i].at, review=review)
-                        for i, rec, r, review in zip(todo, reviewing, who, reviews,
-                                                     strict=True)], keys)
-    reviewing = [rec.with_changes(review=review, proofs=(*rec.proofs, proof))
-                 for rec, review, proof in zip(reviewing, reviews, reviewed, strict=True)]
-    approved = _advance(reviewing, State.APPROVED, who, keys, when,
-                        [jobs[i].comment for i in todo])
-    for i, record in zip(todo, approved, strict=True):
-        records[i] = record
-    return records
+    return [chain.applied_to(job.draft)
+            for job, chain in zip(jobs, _chains(jobs, signers), strict=True)]
 
 
 def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None
@@ -176,11 +152,65 @@ def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None
     """``build_chains`` for a worker: only what it adds to the drafts. The last entry's
     hash, which anchoring puts in the leaf's metadata, is computed here and travels
     with the entry (``Transition.hash`` keeps it on the instance)."""
-    chains = []
-    for r in build_chains(jobs, signers):
-        r.lifecycle[-1].hash()
-        chains.append(Chain(r.digest, r.state, r.lifecycle, r.proofs, r.review))
+    chains = _chains(jobs, signers)
+    for chain in chains:
+        chain.lifecycle[-1].hash()
     return chains
+
+
+def _chains(jobs: Sequence[ChainJob], signers: Signers | None) -> list[Chain]:
+    """``build_chains``' work, kept as each record's lifecycle, proofs and review until
+    the end (no intermediate record versions)."""
+    keys = signers if signers is not None else _INHERITED
+    count = len(jobs)
+    at = [job.at for job in jobs]
+    # The drafts with their digests: what the entries and proofs name.
+    drafts = [job.draft.with_changes(digest=job.draft.compute_digest()) for job in jobs]
+    lifecycles: list[tuple[Transition, ...]] = [()] * count
+
+    def advance(indices: Sequence[int], target: State, actors: Sequence[Actor],
+                when: Sequence[dt.datetime], comments: Sequence[str | None]) -> None:
+        """Each record's next lifecycle entry (to ``target``), batch-signed per
+        organisation."""
+        unsigned = [next_transition(lifecycles[i], target, record=drafts[i].id,
+                                    version=drafts[i].version, digest=drafts[i].digest,
+                                    actor=actor, kid=keys[actor.org][0], at=moment,
+                                    comment=comment)
+                    for i, actor, moment, comment in zip(indices, actors, when, comments,
+                                                         strict=True)]
+        for i, entry in zip(indices, _entries(unsigned, keys), strict=True):
+            lifecycles[i] = (*lifecycles[i], entry)
+
+    everyone = range(count)
+    actors = [job.actor for job in jobs]
+    none: list[str | None] = [None] * count
+    advance(everyone, State.DRAFT, actors, at, none)
+    issued = _proofs([unsigned_proof(r, ISSUE, org=r.issuer.org, kid=keys[r.issuer.org][0],
+                                     created=moment)
+                      for r, moment in zip(drafts, at, strict=True)], keys)
+    proofs: list[tuple[Proof, ...]] = [(proof,) for proof in issued]
+    advance(everyone, State.SUBMITTED, actors, at, none)
+    states = [State.SUBMITTED] * count
+    reviews: list[Review | None] = [None] * count
+    todo = [i for i, job in enumerate(jobs) if job.reviewer is not None]
+    if todo:
+        who = [job.reviewer for job in jobs if job.reviewer is not None]
+        when = [at[i] for i in todo]
+        advance(todo, State.UNDER_REVIEW, who, when, [None] * len(todo))
+        decided = [Review(State.APPROVED.value, r.org, jobs[i].at, jobs[i].comment, {})
+                   for i, r in zip(todo, who, strict=True)]
+        reviewed = _proofs([unsigned_proof(drafts[i], REVIEW, org=r.org, kid=keys[r.org][0],
+                                           created=jobs[i].at, review=review)
+                            for i, r, review in zip(todo, who, decided, strict=True)], keys)
+        for i, review, proof in zip(todo, decided, reviewed, strict=True):
+            reviews[i] = review
+            proofs[i] = (*proofs[i], proof)
+        advance(todo, State.APPROVED, who, when, [jobs[i].comment for i in todo])
+        for i in todo:
+            states[i] = State.APPROVED
+    return [Chain(draft.digest, state, lifecycle, proof, review)
+            for draft, state, lifecycle, proof, review
+            in zip(drafts, states, lifecycles, proofs, reviews, strict=True)]
 
 
 def activation_entries(jobs: Sequence[ActivationJob], signers: Signers | None = None

@@ -180,3 +180,25 @@ def test_an_import_in_workers_with_review_stores_what_it_anchored(desk: Desk) ->
     assert len({r.anchor.tx_id for r in stored if r.anchor}) == 4
     assert stored[517].subject.ref == "p-w-0517"
     assert desk.registry.verify(stored[517].id).overall is Overall.VALID
+
+
+def test_a_signed_copy_equals_replace_and_keeps_only_what_the_signature_does_not_enter(
+        desk: Desk) -> None:
+    from dataclasses import replace
+
+    from records.batch import BatchRef
+    from records.bulk import _with_signature
+
+    [record] = built(desk, "p-copy", 1)
+    entry, proof = record.lifecycle[-1], record.proofs[0]
+    entry.hash()
+    entry.signed_bytes()
+    batch = BatchRef(2, 1, ("A" * 43 + "=",))
+    for item in (entry, proof):
+        copy = _with_signature(item, b"sig", batch)
+        assert copy == replace(item, signature=b"sig", batch=batch)
+        assert type(copy) is type(item) and copy is not item
+    signed = _with_signature(entry, b"sig", None)
+    assert "_hash" not in signed.__dict__
+    assert signed.hash() != entry.hash()
+    assert signed.signed_bytes() == entry.signed_bytes()

@@ -40,7 +40,7 @@ from sqlalchemy import DateTime, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crypto.sm3 import sm3
-from records.bulk import SigningPool
+from records.bulk import SigningPool, collector_paused
 from records.canonical import canonical_json
 from records.envelope import Record, Subject, SubjectKind
 from records.errors import BulkRejected, NotAuthorised, RecordsError, SchemaViolation
@@ -410,19 +410,21 @@ class ArchiveImport:
         """Import ``data`` (CSV or XLSX bytes). ``ImportFileError`` when the file is not
         an import file; bad rows are in the report's ``errors`` (nothing was written).
         With ``workers`` > 1, schema checks and signatures run in that many forked
-        processes (fine for a command line; a web worker should keep 1)."""
-        header, body = read_table(data)
-        rows = self._parse(header, body)
-        rows = self._check_schools(rows)
-        orgs = {r.school for r in rows} | ({self.reviewer.org} if self.reviewer else set())
-        if self.workers <= 1 or len(rows) < 2 * _CHUNK:
-            return self._run(body, rows, dry_run)
-        with self.registry.signing_pool(orgs, self.workers) as pool:
-            self.pool = pool
-            try:
+        processes (fine for a command line; a web worker should keep 1). The cyclic
+        garbage collector is paused meanwhile (``bulk.collector_paused``)."""
+        with collector_paused():
+            header, body = read_table(data)
+            rows = self._parse(header, body)
+            rows = self._check_schools(rows)
+            orgs = {r.school for r in rows} | ({self.reviewer.org} if self.reviewer else set())
+            if self.workers <= 1 or len(rows) < 2 * _CHUNK:
                 return self._run(body, rows, dry_run)
-            finally:
-                self.pool = None
+            with self.registry.signing_pool(orgs, self.workers) as pool:
+                self.pool = pool
+                try:
+                    return self._run(body, rows, dry_run)
+                finally:
+                    self.pool = None
 
     def _run(self, body: list[tuple[int, list[str]]], rows: list[_Row],
              dry_run: bool) -> ImportReport:

@@ -202,3 +202,27 @@ def test_a_signed_copy_equals_replace_and_keeps_only_what_the_signature_does_not
     assert "_hash" not in signed.__dict__
     assert signed.hash() != entry.hash()
     assert signed.signed_bytes() == entry.signed_bytes()
+
+
+def test_the_collector_is_paused_during_bulk_jobs_and_resumes_after_the_last() -> None:
+    import gc
+
+    from records.bulk import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():   # a second import at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("an import that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()   # left as the caller had it
+    finally:
+        gc.enable()

@@ -152,11 +152,47 @@ def flat_object_json(value: Any) -> str | None:
     """The canonical JSON text of a dict whose members are all strings, exact ints,
     booleans or null (``canonical_json(value).decode()``); None for anything else (a
     nested container, a float, not a dict), which the caller encodes the general way.
-    Nothing nested, so the object can sit at any depth of a larger document."""
+    Nothing nested, so the object can sit at any depth of a larger document.
+
+    Written member by member (contracts and leaves encode one such object per anchored
+    entry): the same text, without walking the value twice."""
     if type(value) is not dict:
         return None
     if not value:
         return "{}"
+    for key in value:
+        if type(key) is not str:
+            return None
+    keys = "".join(value)
+    if not keys.isascii() and max(keys) > "\uffff":
+        return _flat_general(value)   # code point order is not UTF-16 order here
+    quote = encode_string
+    members = []
+    for key in sorted(value):
+        member = value[key]
+        kind = type(member)
+        if kind is str:
+            text = quote(member)
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
+                return None
+            text = str(member)
+        elif kind is bool:
+            text = "true" if member else "false"
+        elif member is None:
+            text = "null"
+        else:
+            return None
+        members.append(f"{quote(key)}:{text}")
+    result = "{" + ",".join(members) + "}"
+    try:
+        result.encode()
+    except UnicodeEncodeError:   # a lone surrogate: canonical_json refuses it
+        return None
+    return result
+
+
+def _flat_general(value: dict[str, Any]) -> str | None:
     for member in value.values():
         if type(member) not in FLAT_TYPES:
             return None

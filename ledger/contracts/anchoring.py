@@ -30,6 +30,16 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ENTRY_KEYS = {"key", "digest", "metadata", "previous"}
 
 
+def _size(metadata: dict[str, Any]) -> int:
+    """A size of the canonical JSON of ``metadata`` that exceeds 4,096 exactly when its
+    UTF-8 bytes do: the number of characters when there are at most 1,024 (then at most
+    4,096 bytes), else the number of bytes."""
+    text = flat_object_json(metadata)
+    if text is None:
+        return len(canonical_json(metadata))
+    return len(text) if len(text) <= 1024 else len(text.encode())
+
+
 def _parse_entries(raw: str) -> list[dict[str, Any]]:
     try:
         entries = parse_canonical(raw.encode())
@@ -59,8 +69,7 @@ def _parse_entries(raw: str) -> list[dict[str, Any]]:
                 raise ContractError("previous must be 64 lowercase hex characters (SM3)")
         if "metadata" in entry:
             metadata = entry["metadata"]
-            if not isinstance(metadata, dict) or (
-                    metadata and len(canonical_json(metadata)) > 4096):
+            if not isinstance(metadata, dict) or (metadata and _size(metadata) > 4096):
                 raise ContractError("metadata: an object of at most 4 KiB")
     return entries
 

@@ -250,6 +250,25 @@ def test_metadata_of_exactly_4_kib_is_accepted(net: Network) -> None:
     assert read(net, "archive/1")["metadata"] == metadata
 
 
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_4_kib_limit_counts_bytes_of_multibyte_metadata(extra: int) -> None:
+    # Fewer than 4,096 characters but (just) more than 4,096 bytes is refused.
+    padding = (4096 - len(canonical_json({"note": "", "x": ""}))) // 3
+    tail = "x" * (4096 - len(canonical_json({"note": "学" * padding, "x": ""})) + extra)
+    metadata = {"note": "学" * padding, "x": tail}
+    assert len(canonical_json(metadata)) == 4096 + extra
+    assert 1024 < len(canonical_json(metadata).decode()) < 4096
+    stub = SimulationStub(EmptyState(), "0" * 64, Creator("School", "client", b"cert"),
+                          dt.datetime.now(dt.UTC))
+    entries = canonical_json([entry("k", "one", metadata=metadata)]).decode()
+    if extra:
+        with pytest.raises(ContractError, match="4 KiB"):
+            AnchoringContract().anchor(Context(stub), entries)
+    else:
+        AnchoringContract().anchor(Context(stub), entries)
+        assert [k for k, _ in stub.rwset().writes] == ["k"]
+
+
 # --------------------------------------------------------------------------- the Merkle log
 
 

@@ -597,8 +597,9 @@ class ArchiveImport:
 
     def _remember(self, session: Session, built: list[tuple[_Row, Record]],
                   now: dt.datetime) -> None:
+        connection = session.connection()
         for start in range(0, len(built), _CHUNK):
-            session.execute(insert(ImportKeyRow), [
+            connection.execute(insert(ImportKeyRow), [
                 {"org_code": row.school, "natural_key": row.natural_key,
                  "record_id": record.id, "row_digest": row.row_digest, "created_at": now}
                 for row, record in built[start:start + _CHUNK]])

@@ -13,9 +13,9 @@ activation's ``Transition``) for the caller to apply.
 
 Workers get the key handles by inheritance: ``SigningPool`` stores them in this module
 before it forks its workers, so private keys never travel through a pipe or a file. The
-same holds for the row encoder a pool may be given (``RecordStore.row_encoder``: the
-envelope sealer with its data key version resolved before the fork), with which workers
-also encode and seal the rows of the records they activate (``active_rows``). Without a
+same holds for the envelope encoder a pool may be given (``RecordStore.envelope_encoder``:
+the sealer with its data key version resolved before the fork), with which workers also
+encode and seal the envelopes of the records they activate (``active_envelopes``). Without a
 pool (``workers=1``, e.g. inside a web worker) the same functions run in the calling
 process with the handles passed explicitly.
 """
@@ -41,16 +41,17 @@ from crypto.keys.provider import SM2Signer
 from records.batch import BatchRef, sign_all
 from records.envelope import Anchor, Proof, Record, Review
 from records.errors import SchemaViolation
-from records.lifecycle import Actor, State, Transition, next_transition
+from records.lifecycle import Actor, State, Transition, next_transition, transition_after
 from records.schema import validate_content
 from records.signing import ISSUE, REVIEW, signed_bytes, unsigned_proof
 
 # org code -> (key id, signing handle); filled in before a pool forks its workers.
 Signers = Mapping[str, tuple[str, SM2Signer]]
 _INHERITED: dict[str, tuple[str, SM2Signer]] = {}
-# A record's database row (``RecordStore.row_encoder``): encoded and sealed by workers.
-RowEncoder = Callable[[Sequence["Record"]], list[dict[str, Any]]]
-_INHERITED_ENCODER: list[RowEncoder] = []
+# Stored envelope texts of (envelope document, record id, version): encoded and sealed
+# by workers (``RecordStore.envelope_encoder``).
+EnvelopeEncoder = Callable[[Sequence[tuple[dict[str, Any], str, int]]], list[str]]
+_INHERITED_ENCODER: list[EnvelopeEncoder] = []
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -235,29 +236,41 @@ def activated(record: Record, anchor: Anchor, entry: Transition) -> Record:
 
 
 @dataclass(frozen=True)
-class RowJob:
-    """An anchored record to activate and encode as its database row, so that the
-    calling process neither encodes nor seals it (``active_rows``)."""
+class EnvelopeJob:
+    """An anchored record to activate, as a worker needs it to sign the activation entry
+    and encode (and seal) the active version's envelope, so that the calling process
+    does neither: the approved version's envelope document
+    (``Record.to_json(include_salt=False)``), its last lifecycle entry and their number,
+    the anchor, and who activates it when. A document travels to a worker faster than
+    the record object."""
 
-    record: Record
+    envelope: dict[str, Any]
+    last: Transition
+    count: int
     anchor: Anchor
     actor: Actor
     at: dt.datetime
 
 
-def active_rows(jobs: Sequence[RowJob], signers: Signers | None = None,
-                encode: RowEncoder | None = None
-                ) -> list[tuple[Transition, dict[str, Any]]]:
-    """For each job, the activation entry (``activation_entries``) and the row of the
-    activated record (``encode``; in a worker, the encoder the pool was given)."""
+def active_envelopes(jobs: Sequence[EnvelopeJob], signers: Signers | None = None,
+                     encode: EnvelopeEncoder | None = None) -> list[tuple[Transition, str]]:
+    """For each job, the platform's signed ``approved -> active`` entry (one batch
+    signature per issuer, as ``activation_entries``) and the stored text of the active
+    version's envelope: ``activated(record, anchor, entry).to_json(include_salt=False)``,
+    encoded by ``encode`` (in a worker, the encoder the pool was given)."""
     keys = signers if signers is not None else _INHERITED
     encoder = encode if encode is not None else _INHERITED_ENCODER[0]
-    entries = activation_entries([
-        ActivationJob(j.record.id, j.record.version, j.record.digest, j.record.lifecycle,
-                      j.actor, j.at) for j in jobs], keys)
-    rows = encoder([activated(j.record, j.anchor, entry)
-                    for j, entry in zip(jobs, entries, strict=True)])
-    return list(zip(entries, rows, strict=True))
+    entries = _entries([
+        transition_after(j.last, j.count, State.ACTIVE, record=j.envelope["id"],
+                         version=j.envelope["version"], digest=j.envelope["digest"],
+                         actor=j.actor, kid=keys[j.actor.org][0], at=j.at, comment=None)
+        for j in jobs], keys)
+    docs = []
+    for job, entry in zip(jobs, entries, strict=True):
+        doc = {**job.envelope, "state": State.ACTIVE.value, "anchor": job.anchor.to_json(),
+               "lifecycle": [*job.envelope["lifecycle"], entry.to_json()]}
+        docs.append((doc, doc["id"], doc["version"]))
+    return list(zip(entries, encoder(docs), strict=True))
 
 
 def check_content(job: tuple[str, int, Any], signers: Signers | None = None
@@ -288,7 +301,7 @@ class SigningPool:
     """
 
     def __init__(self, signers: Signers, workers: int = 1, *, chunk: int = 200,
-                 encode: RowEncoder | None = None) -> None:
+                 encode: EnvelopeEncoder | None = None) -> None:
         self.signers = dict(signers)
         self.workers = max(1, workers)
         self.chunk = chunk

@@ -233,8 +233,17 @@ def next_transition(history: Sequence[Transition], target: State, *, record: str
                     comment: str | None) -> Transition:
     """The next entry of ``history``, checked against the state machine, not yet signed
     (its signature empty): for ``sign_transition`` or a batch signature."""
-    if history:
-        last = history[-1]
+    return transition_after(history[-1] if history else None, len(history), target,
+                            record=record, version=version, digest=digest, actor=actor,
+                            kid=kid, at=at, comment=comment)
+
+
+def transition_after(last: Transition | None, count: int, target: State, *, record: str,
+                     version: int, digest: str, actor: Actor, kid: str, at: dt.datetime,
+                     comment: str | None) -> Transition:
+    """``next_transition`` of a history known by its last entry and its length (what a
+    worker is sent instead of the whole history)."""
+    if last is not None:
         check_transition(last.target, target)
         source: State | None = last.target
         previous: str | None = last.hash()
@@ -242,7 +251,7 @@ def next_transition(history: Sequence[Transition], target: State, *, record: str
         if target is not State.DRAFT:
             raise IllegalTransition("(none)", target.value, (State.DRAFT.value,))
         source, previous = None, None
-    return Transition(len(history), source, target, record, version, digest, actor.ref,
+    return Transition(count, source, target, record, version, digest, actor.ref,
                       actor.role, actor.org, kid, at.replace(microsecond=0), comment,
                       previous, b"")
 

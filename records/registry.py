@@ -27,11 +27,11 @@ from records.anchoring import AnchorRequest, LedgerView, RecordAnchoring, lifecy
 from records.bulk import (
     ActivationJob,
     ChainJob,
-    RowJob,
+    EnvelopeJob,
     SigningPool,
     activated,
     activation_entries,
-    active_rows,
+    active_envelopes,
     build_chains,
     build_chains_only,
     check_content,
@@ -498,7 +498,7 @@ class RecordRegistry:
         the platform activates with the issuer's key) in ``workers`` processes."""
         return SigningPool(self._signers(orgs),
                            default_workers() if workers is None else workers,
-                           encode=self.store.row_encoder())
+                           encode=self.store.envelope_encoder())
 
     # -- anchoring --------------------------------------------------------------------------
     def anchor(self, record_ids: Sequence[str], *,
@@ -597,20 +597,25 @@ class RecordRegistry:
 
     def _activate_rows(self, batch: _AnchoredBatch, pool: SigningPool | None
                        ) -> Iterator[tuple[Record, dict[str, Any]]]:
-        """``_activate`` with each activated record's row (``store.row_values``): signed,
-        encoded and sealed in the pool's workers when it has them (they start now),
-        else here and now."""
+        """``_activate`` with each activated record's row (``store.row_values``): the
+        entries signed and the envelopes encoded and sealed in the pool's workers when
+        it has them (they start now), else here and now."""
         signers = self._signers({r.issuer.org for r in batch.records})
-        jobs = [RowJob(record, anchor, system_actor(record.issuer.org), batch.at)
+        jobs = [EnvelopeJob(record.to_json(include_salt=False), record.lifecycle[-1],
+                            len(record.lifecycle), anchor, system_actor(record.issuer.org),
+                            batch.at)
                 for record, anchor in zip(batch.records, batch.anchors, strict=True)]
-        results: Iterable[tuple[Transition, dict[str, Any]]]
+        results: Iterable[tuple[Transition, str]]
         if (pool is not None and pool.forks and pool.encode is not None
                 and set(signers) <= set(pool.signers) and len(jobs) > 1):
-            results = pool.map_chunks(active_rows, jobs)
+            results = pool.map_chunks(active_envelopes, jobs)
         else:
-            results = active_rows(jobs, signers, encode=self.store.row_values)
-        return ((activated(job.record, job.anchor, entry), row)
-                for job, (entry, row) in zip(jobs, results, strict=True))
+            results = active_envelopes(jobs, signers, encode=self.store.encode_envelopes)
+        return ((active, self.store.row(active, envelope))
+                for active, envelope in (
+                    (activated(record, anchor, entry), envelope)
+                    for record, anchor, (entry, envelope)
+                    in zip(batch.records, batch.anchors, results, strict=True)))
 
     def _anchor_on_ledger(self, records: list[Record]) -> _AnchoredBatch:
         """The ledger transaction anchoring ``records`` (all approved)."""

@@ -212,15 +212,37 @@ class RecordStore:
         return text
 
     def _encode_many(self, records: Sequence[Record]) -> list[str]:
-        texts = [json.dumps(r.to_json(include_salt=False), ensure_ascii=False,
-                            separators=(",", ":")) for r in records]
+        return self.encode_envelopes([(r.to_json(include_salt=False), r.id, r.version)
+                                      for r in records])
+
+    def encode_envelopes(self, docs: Sequence[tuple[dict[str, Any], str, int]]) -> list[str]:
+        """The stored text of each ``(Record.to_json(include_salt=False), record id,
+        version)``: its JSON, sealed when the store seals."""
+        texts = [json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+                 for doc, _, _ in docs]
         if self._sealer is None:
             return texts
         seal_many = getattr(self._sealer, "seal_many", None)
-        pairs = [(t, self._aad(r.id, r.version)) for t, r in zip(texts, records, strict=True)]
+        pairs = [(text, self._aad(record_id, version))
+                 for text, (_, record_id, version) in zip(texts, docs, strict=True)]
         if seal_many is not None:   # one key lookup for the whole batch
             return list(seal_many(pairs))
         return [self._sealer.seal(text, aad) for text, aad in pairs]
+
+    def envelope_encoder(self) -> Callable[[Sequence[tuple[dict[str, Any], str, int]]],
+                                           list[str]]:
+        """``encode_envelopes`` with the sealing key version resolved now, for a forked
+        worker process: it encodes and seals without reaching the key provider or the
+        database (``crypto.fields.PinnedSealer``)."""
+        pinned = getattr(self._sealer, "pinned", None)
+        return RecordStore(self.sessions,
+                           pinned() if pinned else self._sealer).encode_envelopes
+
+    def row(self, record: Record, envelope: str) -> dict[str, Any]:
+        """The columns of a version whose envelope is encoded already (as
+        ``row_values`` gives them)."""
+        return {"record_id": record.id, "version": record.version,
+                **self._columns(record, envelope=envelope)}
 
     def _columns_many(self, records: Sequence[Record]) -> list[dict[str, Any]]:
         envelopes = self._encode_many(records)
@@ -262,13 +284,6 @@ class RecordStore:
         return [{"record_id": r.id, "version": r.version, **columns}
                 for chunk in _chunks(records)
                 for r, columns in zip(chunk, self._columns_many(chunk), strict=True)]
-
-    def row_encoder(self) -> Callable[[Sequence[Record]], list[dict[str, Any]]]:
-        """``row_values`` with the sealing key version resolved now, for a forked worker
-        process: it encodes and seals without reaching the key provider or the database
-        (``crypto.fields.PinnedSealer``). Rows it makes are written by this process."""
-        pinned = getattr(self._sealer, "pinned", None)
-        return RecordStore(self.sessions, pinned() if pinned else self._sealer).row_values
 
     def insert_many(self, records: Sequence[Record], now: dt.datetime,
                     also: Callable[[Session], None] | None = None) -> None:

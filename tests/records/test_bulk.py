@@ -88,11 +88,12 @@ def test_pipelined_batches_in_workers_leave_every_record_active_and_valid(
         assert desk.registry.verify(record.id).overall is Overall.VALID
 
 
+@pytest.mark.parametrize("workers", [2, 1])
 def test_unstored_records_are_anchored_in_pipelined_batches_and_written_once_active(
-        desk: Desk) -> None:
-    records = built(desk, "p-unstored", 5)
+        desk: Desk, workers: int) -> None:
+    records = built(desk, f"p-unstored-{workers}", 5)
 
-    with desk.registry.signing_pool(["S001"], workers=2) as pool:
+    with desk.registry.signing_pool(["S001"], workers=workers) as pool:
         active, rows = desk.registry.anchor_unstored(records, batch=2, pool=pool)
     with pytest.raises(RecordNotFound):
         desk.registry.get(records[0].id)   # nothing is stored until the caller writes

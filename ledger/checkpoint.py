@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import re
 import time
@@ -406,6 +407,20 @@ class VerifiedCheckpoint:
     cosigners: Mapping[str, int] = field(default_factory=dict)  # witness name -> time
 
 
+# Parsing only, kept per exact note bytes: a verifier meets the same checkpoint in every
+# proof against it (an offline bundle carries one). The results are immutable values; a
+# note that does not parse raises every time (lru_cache keeps no exception), and every
+# signature is verified at every call.
+@functools.lru_cache(maxsize=16)
+def _parsed_note(note: bytes) -> SignedNote:
+    return SignedNote.parse(note)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_checkpoint(text: bytes) -> Checkpoint:
+    return Checkpoint.from_text(text)
+
+
 def verify_checkpoint(note: bytes, log_key: NoteVerifier, *,
                       policy: WitnessPolicy | None = None,
                       origin: str | None = None) -> VerifiedCheckpoint:
@@ -414,12 +429,13 @@ def verify_checkpoint(note: bytes, log_key: NoteVerifier, *,
     if any, must be met. Any known key's failing signature rejects the note."""
     if log_key.kind is not SignatureKind.NOTE:
         raise LedgerError("the log key must be a note key")
-    parsed = SignedNote.parse(note)
+    exact = type(note) is bytes
+    parsed = _parsed_note(note) if exact else SignedNote.parse(note)
     witnesses = policy.witnesses if policy else ()
     verified = verify_note(parsed, [log_key, *witnesses])
     if not any(v.verifier == log_key for v in verified):
         raise InvalidNoteSignature(f"the checkpoint is not signed by the log key {log_key.name}")
-    checkpoint = Checkpoint.from_text(parsed.text)
+    checkpoint = _parsed_checkpoint(parsed.text) if exact else Checkpoint.from_text(parsed.text)
     expected = log_key.name if origin is None else origin
     if checkpoint.origin != expected:
         raise UnknownLog(f"checkpoint origin {checkpoint.origin!r} is not {expected!r}")

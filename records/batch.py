@@ -14,6 +14,7 @@ signature with the key of the item's (org, kid). docs/records.md section 5 state
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,17 @@ class BatchMismatch(InvalidSignature):
     """A batch member whose path cannot be an inclusion path of its index and size."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _path_hash(text: str) -> bytes:
+    """The bytes of one path hash's text; ``ValueError`` unless it is canonical standard
+    base64. Kept per exact text (a pure function; a text that fails raises every time):
+    the members of a batch, and so the bundles of its records, share most path nodes."""
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("a path hash is not canonical base64")
+    return raw
+
+
 @dataclass(frozen=True)
 class BatchRef:
     """Where an item sits in the batch its signature covers. ``path`` holds the hashes
@@ -52,11 +64,7 @@ class BatchRef:
         them."""
         cached: list[bytes] | None = self.__dict__.get("_hashes")
         if cached is None:
-            decoded = [base64.b64decode(h.encode("ascii"), validate=True) for h in self.path]
-            if any(base64.b64encode(raw).decode("ascii") != h
-                   for raw, h in zip(decoded, self.path, strict=True)):
-                raise ValueError("a path hash is not canonical base64")
-            cached = decoded
+            cached = [_path_hash(h) for h in self.path]
             object.__setattr__(self, "_hashes", cached)
         return list(cached)
 
@@ -114,6 +122,15 @@ def verify(signature: bytes, leaf: bytes, batch: BatchRef | None, *, org: str, k
             root = inclusion_root(leaf_hash(leaf), batch.index, batch.size, batch.hashes())
         except (InvalidProof, ValueError) as exc:   # binascii.Error is a ValueError
             raise BatchMismatch(str(exc)) from None
-        signed = statement(org, kid, batch.size, root)
+        exact = type(org) is str and type(kid) is str and type(batch.size) is int
+        signed = (_statement if exact else statement)(org, kid, batch.size, root)
     public_key.verify(signature, signed, signer_id=DEFAULT_SIGNER_ID,
                       encoding=SignatureEncoding.DER)
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(org: str, kid: str, size: int, root: bytes) -> bytes:
+    """``statement``, kept per exact (org, kid, size, root): every member of a batch, and
+    so every bundle of its records, leads to the same statement. Only the bytes are
+    kept; ``verify`` still recomputes the root from each item and checks the signature."""
+    return statement(org, kid, size, root)

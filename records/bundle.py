@@ -68,12 +68,58 @@ def _anchored_json(anchored: AnchoredLeaf | None) -> dict[str, Any] | None:
     return {"leaf": anchored.leaf.decode("utf-8"), "proof": anchored.proof.to_json()}
 
 
-def _anchored(doc: Any) -> AnchoredLeaf | None:
+def _anchored(doc: Any, *, shared: bool = False) -> AnchoredLeaf | None:
+    """An anchored leaf; ``shared``: one that the bundles of many records carry (a status
+    snapshot's), whose parsed proof is kept."""
     if doc is None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("leaf"), str):
         raise ValueError("an anchored leaf is {\"leaf\": text, \"proof\": {...}}")
-    return AnchoredLeaf(doc["leaf"].encode("utf-8"), InclusionProof.from_json(doc["proof"]))
+    proof = _inclusion_proof(doc["proof"]) if shared else InclusionProof.from_json(doc["proof"])
+    return AnchoredLeaf(doc["leaf"].encode("utf-8"), proof)
+
+
+def _exact_proof_key(doc: Any, first: str, second: str) -> tuple[Any, ...] | None:
+    """The members a proof's ``from_json`` reads, when each has exactly its JSON type
+    (int, int, list of str; so that equal keys mean equal input: ``True == 1`` and
+    ``1.0 == 1`` are not let through); None otherwise."""
+    if type(doc) is not dict:
+        return None
+    a, b, hashes = doc.get(first), doc.get(second), doc.get("hashes")
+    if type(a) is not int or type(b) is not int or type(hashes) is not list:
+        return None
+    key = tuple(hashes)
+    if not all(type(h) is str for h in key):
+        return None
+    return a, b, key
+
+
+def _inclusion_proof(doc: Any) -> InclusionProof:
+    """``InclusionProof.from_json(doc)``, kept per exact members (for the proofs of status
+    snapshots: every record of a list carries the same two). Parsing only (a proof that
+    does not parse raises every time); each proof is checked against the checkpoint at
+    every verification."""
+    key = _exact_proof_key(doc, "index", "size")
+    return InclusionProof.from_json(doc) if key is None else _inclusion_from_key(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _inclusion_from_key(key: tuple[Any, ...]) -> InclusionProof:
+    index, size, hashes = key
+    return InclusionProof.from_json({"index": index, "size": size, "hashes": list(hashes)})
+
+
+def _consistency_proof(doc: Any) -> ConsistencyProof:
+    """``ConsistencyProof.from_json(doc)``, kept like inclusion proofs: the records
+    anchored in one block carry the same proof from it to the checkpoint."""
+    key = _exact_proof_key(doc, "from", "to")
+    return ConsistencyProof.from_json(doc) if key is None else _consistency_from_key(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _consistency_from_key(key: tuple[Any, ...]) -> ConsistencyProof:
+    first, second, hashes = key
+    return ConsistencyProof.from_json({"from": first, "to": second, "hashes": list(hashes)})
 
 
 def _header_json(signed: SignedBlockHeader | None) -> dict[str, str] | None:
@@ -190,12 +236,13 @@ def evidence_from_bundle(bundle: Any) -> Evidence:
         evidence.block = _header(ledger.get("block"))
         evidence.previous_block = _header(ledger.get("previous_block"))
         raw = ledger.get("block_consistency")
-        evidence.block_consistency = None if raw is None else ConsistencyProof.from_json(raw)
+        evidence.block_consistency = None if raw is None else _consistency_proof(raw)
 
     def status() -> None:
         for purpose, doc in dict(bundle.get("status", {})).items():
             evidence.status[str(purpose)] = StatusEvidence(
-                StatusSnapshot.from_json(doc["snapshot"]), _anchored(doc.get("anchor")))
+                StatusSnapshot.from_json(doc["snapshot"]),
+                _anchored(doc.get("anchor"), shared=True))
 
     def events() -> None:
         for seq, doc in dict(bundle.get("events", {})).items():

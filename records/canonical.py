@@ -130,14 +130,25 @@ def _plain(value: Any, depth: int) -> bool:
 
 
 # json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")), without
-# building an encoder per call.
-_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+# building an encoder per call. No cycle check: it only encodes values _plain accepted,
+# which are nested less than _MAX_DEPTH deep and so hold no cycle.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                            check_circular=False)
+_dumps = _ENCODER.encode
+# What _ENCODER.encode builds at every call for a non-string value (the C encoder of
+# json.encoder.JSONEncoder.iterencode with these options), built once: it keeps no state
+# between calls when it checks no cycles. None without the C accelerator.
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_c_encoder: Any = (None if _make_c_encoder is None else _make_c_encoder(
+    None, _ENCODER.default, _quote, None, ":", ",", True, False, True))
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value``."""
     if _plain(value, 0):
         # The common case, in C; the encoder below handles everything else.
+        if _c_encoder is not None and type(value) is not str:
+            return "".join(_c_encoder(value, 0)).encode("utf-8")
         return _dumps(value).encode("utf-8")
     out: list[str] = []
     _encode(value, out, 0)

@@ -119,16 +119,84 @@ def compile_schema(document: dict[str, Any]) -> Test:
         for keyword in ("allOf", "anyOf", "oneOf"):
             if keyword in schema:
                 branches = tuple(build(s) for s in schema[keyword])
-                tests.append(_combined(keyword, branches))
+                tests.append(_null_or(keyword, schema[keyword], branches, rejects_null)
+                             or _combined(keyword, branches))
         if "$ref" in schema:
             tests.append(resolve(schema["$ref"]))
         if not tests:
             return lambda v: True
         if len(tests) == 1:
-            return tests[0]
-        return _every(tuple(tests))
+            return _exact_int(schema, tests[0])
+        return _exact_int(schema, _every(tuple(tests)))
+
+    def rejects_null(schema: Any, seen: frozenset[str] = frozenset()) -> bool:
+        """True if ``schema`` certainly rejects null: one of its own keywords does (a
+        ``type`` without "null", an ``enum`` or ``const`` without null, ``false``), or
+        the local definition it refers to does. False when not sure."""
+        if schema is False:
+            return True
+        if not isinstance(schema, dict):
+            return False
+        if "type" in schema:
+            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            if "null" not in names:
+                return True
+        if "enum" in schema and isinstance(schema["enum"], list) and all(
+                o is not None for o in schema["enum"]):
+            return True
+        if "const" in schema and schema["const"] is not None:
+            return True
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and ref not in seen:
+            target = document.get("$defs", {}).get(ref[len("#/$defs/"):])
+            return rejects_null(target, seen | {ref})
+        return False
 
     return build(document)
+
+
+def _is_null_type(schema: Any) -> bool:
+    """True for ``{"type": "null"}`` (annotations aside): it accepts null alone."""
+    if not isinstance(schema, dict) or schema.get("type") not in ("null", ["null"]):
+        return False
+    return all(k == "type" or k in _ANNOTATIONS or k.startswith("x-") for k in schema)
+
+
+def _null_or(keyword: str, schemas: Any, branches: tuple[Test, ...],
+             rejects_null: Callable[[Any], bool]) -> Test | None:
+    """``anyOf``/``oneOf`` of ``{"type": "null"}`` and one other schema, the shape of
+    every nullable member: ``v is None or other(v)`` (for ``oneOf`` only when the other
+    schema certainly rejects null, so that null matches exactly one branch). None when
+    the shape does not fit."""
+    if keyword not in ("anyOf", "oneOf") or not isinstance(schemas, list) or len(schemas) != 2:
+        return None
+    for null, other in ((0, 1), (1, 0)):
+        if _is_null_type(schemas[null]) and (keyword == "anyOf"
+                                             or rejects_null(schemas[other])):
+            test = branches[other]
+            return lambda v: v is None or test(v)
+    return None
+
+
+_BOUND_WORDS = frozenset({"type", "minimum", "maximum"})
+
+
+def _exact_int(schema: dict[str, Any], general: Test) -> Test:
+    """For ``{"type": "integer" | "number"[, "minimum"][, "maximum"]}``: an exact ``int``
+    (the usual case) decided by its bounds alone, anything else by ``general``."""
+    words = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    if schema.get("type") not in ("integer", "number") or not words <= _BOUND_WORDS:
+        return general
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if not all(b is None or _is_number(b) for b in (low, high)):
+        return general
+
+    def exact_int(v: Any) -> bool:
+        if type(v) is int:
+            return (low is None or v >= low) and (high is None or v <= high)
+        return general(v)
+
+    return exact_int
 
 
 def _every(tests: tuple[Test, ...]) -> Test:
@@ -178,6 +246,12 @@ def _fused(schema: dict[str, Any], build: Callable[[Any], Test]) -> Test | None:
     if schema.get("type") == "string" and words <= _STRING_WORDS:
         search = re.compile(schema["pattern"]).search if "pattern" in schema else None
         low, high = schema.get("minLength", 0), schema.get("maxLength")
+
+        if search is not None and not low and high is None:
+            def pattern_only(v: Any) -> bool:
+                return isinstance(v, str) and search(v) is not None
+
+            return pattern_only
 
         def string(v: Any) -> bool:
             if not isinstance(v, str) or len(v) < low or (high is not None and len(v) > high):

@@ -13,9 +13,9 @@ activation's ``Transition``) for the caller to apply.
 
 Workers get the key handles by inheritance: ``SigningPool`` stores them in this module
 before it forks its workers, so private keys never travel through a pipe or a file. The
-same holds for the envelope encoder a pool may be given (``RecordStore.envelope_encoder``:
+same holds for the envelope sealer a pool may be given (``RecordStore.envelope_sealer``:
 the sealer with its data key version resolved before the fork), with which workers also
-encode and seal the envelopes of the records they activate (``active_envelopes``). Without a
+seal the envelopes of the records they activate (``active_envelopes``). Without a
 pool (``workers=1``, e.g. inside a web worker) the same functions run in the calling
 process with the handles passed explicitly.
 """
@@ -28,12 +28,13 @@ import datetime as dt
 import functools
 import gc
 import itertools
+import json
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -48,10 +49,13 @@ from records.signing import ISSUE, REVIEW, signed_bytes, unsigned_proof
 # org code -> (key id, signing handle); filled in before a pool forks its workers.
 Signers = Mapping[str, tuple[str, SM2Signer]]
 _INHERITED: dict[str, tuple[str, SM2Signer]] = {}
-# Stored envelope texts of (envelope document, record id, version): encoded and sealed
-# by workers (``RecordStore.envelope_encoder``).
-EnvelopeEncoder = Callable[[Sequence[tuple[dict[str, Any], str, int]]], list[str]]
-_INHERITED_ENCODER: list[EnvelopeEncoder] = []
+# Stored texts of (envelope JSON, record id, version): sealed by workers
+# (``RecordStore.envelope_sealer``).
+EnvelopeSealer = Callable[[Sequence[tuple[str, str, int]]], list[str]]
+_INHERITED_ENCODER: list[EnvelopeSealer] = []
+# How the JSON text of an approved version awaiting its anchor ends (``awaiting_anchor``).
+_AWAITING = '],"anchor":null,"state":"approved"}'
+
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -78,6 +82,8 @@ class Chain:
     lifecycle: tuple[Transition, ...]
     proofs: tuple[Proof, ...]
     review: Review | None
+    # The approved version's envelope text (``awaiting_anchor``), when asked for.
+    envelope: str | None = None
 
     def applied_to(self, draft: Record) -> Record:
         return draft.with_changes(digest=self.digest, state=self.state,
@@ -151,15 +157,35 @@ def build_chains(jobs: Sequence[ChainJob], signers: Signers | None = None) -> li
             for job, chain in zip(jobs, _chains(jobs, signers), strict=True)]
 
 
-def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None
-                      ) -> list[Chain]:
+def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None, *,
+                      envelopes: bool = False) -> list[Chain]:
     """``build_chains`` for a worker: only what it adds to the drafts. The last entry's
     hash, which anchoring puts in the leaf's metadata, is computed here and travels
-    with the entry (``Transition.hash`` keeps it on the instance)."""
+    with the entry (``Transition.hash`` keeps it on the instance). ``envelopes``: each
+    approved version's envelope text comes too (``awaiting_anchor``), so that the
+    calling process need not encode it to have it activated."""
     chains = _chains(jobs, signers)
-    for chain in chains:
+    for i, chain in enumerate(chains):
         chain.lifecycle[-1].hash()
+        if envelopes and chain.state is State.APPROVED:
+            chains[i] = replace(chain, envelope=awaiting_anchor(chain.applied_to(jobs[i].draft)))
     return chains
+
+
+def awaiting_anchor(record: Record) -> str:
+    """The envelope JSON of an approved version (``Record.to_json(include_salt=False)``,
+    as the store encodes it) with its members ordered so that the text ends with the
+    lifecycle, the anchor and the state: ``active_envelopes`` then writes the active
+    version's text by replacing that end, instead of encoding the whole document again.
+    The order of an object's members means nothing in JSON; the store decodes both."""
+    if record.state is not State.APPROVED or not record.lifecycle or record.anchor:
+        raise ValueError("an approved version, not anchored, awaits its anchor")
+    doc = record.to_json(include_salt=False)
+    ordered = {k: v for k, v in doc.items() if k not in ("lifecycle", "anchor", "state")}
+    ordered.update(lifecycle=doc["lifecycle"], anchor=None, state=State.APPROVED.value)
+    text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    assert text.endswith(_AWAITING)
+    return text
 
 
 def _chains(jobs: Sequence[ChainJob], signers: Signers | None) -> list[Chain]:
@@ -238,13 +264,15 @@ def activated(record: Record, anchor: Anchor, entry: Transition) -> Record:
 @dataclass(frozen=True)
 class EnvelopeJob:
     """An anchored record to activate, as a worker needs it to sign the activation entry
-    and encode (and seal) the active version's envelope, so that the calling process
-    does neither: the approved version's envelope document
-    (``Record.to_json(include_salt=False)``), its last lifecycle entry and their number,
-    the anchor, and who activates it when. A document travels to a worker faster than
-    the record object."""
+    and seal the active version's envelope, so that the calling process does neither:
+    the approved version's envelope text (``awaiting_anchor``), the record's id, version
+    and digest, its last lifecycle entry and their number, the anchor, and who
+    activates it when. A text travels to a worker far faster than the record object."""
 
-    envelope: dict[str, Any]
+    envelope: str
+    record: str
+    version: int
+    digest: str
     last: Transition
     count: int
     anchor: Anchor
@@ -253,24 +281,31 @@ class EnvelopeJob:
 
 
 def active_envelopes(jobs: Sequence[EnvelopeJob], signers: Signers | None = None,
-                     encode: EnvelopeEncoder | None = None) -> list[tuple[Transition, str]]:
+                     seal: EnvelopeSealer | None = None) -> list[tuple[Transition, str]]:
     """For each job, the platform's signed ``approved -> active`` entry (one batch
     signature per issuer, as ``activation_entries``) and the stored text of the active
-    version's envelope: ``activated(record, anchor, entry).to_json(include_salt=False)``,
-    encoded by ``encode`` (in a worker, the encoder the pool was given)."""
+    version's envelope: the JSON of ``activated(record, anchor, entry)
+    .to_json(include_salt=False)``, sealed by ``seal`` (in a worker, the sealer the
+    pool was given)."""
     keys = signers if signers is not None else _INHERITED
-    encoder = encode if encode is not None else _INHERITED_ENCODER[0]
+    sealer = seal if seal is not None else _INHERITED_ENCODER[0]
     entries = _entries([
-        transition_after(j.last, j.count, State.ACTIVE, record=j.envelope["id"],
-                         version=j.envelope["version"], digest=j.envelope["digest"],
-                         actor=j.actor, kid=keys[j.actor.org][0], at=j.at, comment=None)
+        transition_after(j.last, j.count, State.ACTIVE, record=j.record, version=j.version,
+                         digest=j.digest, actor=j.actor, kid=keys[j.actor.org][0], at=j.at,
+                         comment=None)
         for j in jobs], keys)
-    docs = []
+    texts = []
     for job, entry in zip(jobs, entries, strict=True):
-        doc = {**job.envelope, "state": State.ACTIVE.value, "anchor": job.anchor.to_json(),
-               "lifecycle": [*job.envelope["lifecycle"], entry.to_json()]}
-        docs.append((doc, doc["id"], doc["version"]))
-    return list(zip(entries, encoder(docs), strict=True))
+        if not job.envelope.endswith(_AWAITING):
+            raise ValueError("not the envelope text of an approved version awaiting its anchor")
+        texts.append((f"{job.envelope[:-len(_AWAITING)]},{_json(entry.to_json())}],"
+                      f'"anchor":{_json(job.anchor.to_json())},"state":"active"}}',
+                      job.record, job.version))
+    return list(zip(entries, sealer(texts), strict=True))
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
 def check_content(job: tuple[str, int, Any], signers: Signers | None = None
@@ -301,7 +336,7 @@ class SigningPool:
     """
 
     def __init__(self, signers: Signers, workers: int = 1, *, chunk: int = 200,
-                 encode: EnvelopeEncoder | None = None) -> None:
+                 encode: EnvelopeSealer | None = None) -> None:
         self.signers = dict(signers)
         self.workers = max(1, workers)
         self.chunk = chunk

@@ -444,11 +444,14 @@ class ArchiveImport:
         now = self.registry.clock()
         # Every group is checked (and its workers started) before anything is anchored.
         streams: list[tuple[list[_Row], Iterator[Record]]] = []
+        # Approved versions' envelope texts, encoded by the workers that build them.
+        texts: dict[str, str] | None = {} if self.reviewer is not None else None
         for school, members in sorted(groups.items()):
             try:
                 streams.append((members, self.registry.build_iter(
                     RECORD_TYPE, [self._item(r) for r in members], actor=self._actor(school),
-                    reviewer=self.reviewer, pool=self.pool, ahead=_BUILD_AHEAD)))
+                    reviewer=self.reviewer, pool=self.pool, ahead=_BUILD_AHEAD,
+                    envelopes=texts)))
             except BulkRejected as exc:
                 for index, problem in exc.problems:
                     self._refused(members[index].line, problem)
@@ -474,7 +477,7 @@ class ArchiveImport:
             # once, already active, with the import keys: a failure before the write
             # leaves nothing in the database.
             _active, values = self.registry.anchor_unstored(
-                building(), pool=self.pool,
+                building(), pool=self.pool, envelopes=texts,
                 progress=lambda n, _t: self.progress(2 * len(body) + n, total),
                 **({"batch": self.anchor_batch} if self.anchor_batch else {}))
         self.registry.store.insert_rows(values, now,

@@ -11,6 +11,7 @@ place: transitions append signed lifecycle entries, amendments add versions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from records.bulk import (
     activated,
     activation_entries,
     active_envelopes,
+    awaiting_anchor,
     build_chains,
     build_chains_only,
     check_content,
@@ -441,14 +443,17 @@ class RecordRegistry:
 
     def build_iter(self, record_type: str, items: Sequence[NewRecord], *, actor: Actor,
                    reviewer: Actor | None = None, comment: str | None = None,
-                   pool: SigningPool | None = None, ahead: int | None = None
-                   ) -> Iterator[Record]:
+                   pool: SigningPool | None = None, ahead: int | None = None,
+                   envelopes: dict[str, str] | None = None) -> Iterator[Record]:
         """``build_many``'s versions one by one, in order, as the pool builds them.
         Everything is checked now (``BulkRejected`` lists every item refused) and the
         status-list slots are allocated now; the pool's workers start now, with at most
         ``ahead`` chunks handed to them before the first versions are taken
         (``SigningPool.map_chunks``), so that a caller can hand them other work (the
-        activations of what it has anchored) while the rest is built."""
+        activations of what it has anchored) while the rest is built. ``envelopes``: the
+        workers also encode each approved version's envelope text
+        (``bulk.awaiting_anchor``), put there by record id as the versions are taken,
+        for ``anchor_unstored``."""
         kind, schema = self._bulk_kind(record_type, actor)
         if reviewer is not None:
             self._require_bulk_reviewer(kind, reviewer, items)
@@ -475,9 +480,17 @@ class RecordRegistry:
                 digest="", state=State.DRAFT)
             jobs.append(ChainJob(draft, actor, reviewer, now, comment))
         if pool is not None and set(signers) <= set(pool.signers):
-            chains = pool.map_chunks(build_chains_only, jobs, ahead=ahead)
-            return (chain.applied_to(job.draft)
-                    for job, chain in zip(jobs, chains, strict=True))
+            build = (build_chains_only if envelopes is None
+                     else functools.partial(build_chains_only, envelopes=True))
+            chains = pool.map_chunks(build, jobs, ahead=ahead)
+
+            def applied() -> Iterator[Record]:
+                for job, chain in zip(jobs, chains, strict=True):
+                    if chain.envelope is not None and envelopes is not None:
+                        envelopes[job.draft.id] = chain.envelope
+                    yield chain.applied_to(job.draft)
+
+            return applied()
         return iter(build_chains(jobs, signers))
 
     def _require_bulk_reviewer(self, kind: RecordType, reviewer: Actor,
@@ -498,7 +511,7 @@ class RecordRegistry:
         the platform activates with the issuer's key) in ``workers`` processes."""
         return SigningPool(self._signers(orgs),
                            default_workers() if workers is None else workers,
-                           encode=self.store.envelope_encoder())
+                           encode=self.store.envelope_sealer())
 
     # -- anchoring --------------------------------------------------------------------------
     def anchor(self, record_ids: Sequence[str], *,
@@ -552,6 +565,7 @@ class RecordRegistry:
     def anchor_unstored(self, records: Iterable[Record], *, batch: int = ANCHOR_BATCH,
                         pool: SigningPool | None = None,
                         progress: Callable[[int, int], None] | None = None,
+                        envelopes: dict[str, str] | None = None,
                         ) -> tuple[list[Record], list[dict[str, Any]]]:
         """Anchor and activate approved first versions that are not stored yet (what
         ``build_iter`` or ``build_many`` built), and return the active versions with
@@ -566,14 +580,17 @@ class RecordRegistry:
         ledger transaction fails, nothing has been stored: the batches anchored before
         it stay on the ledger as anchors that no stored record points at (a record key,
         a salted digest and public metadata, nothing about a person), and running the
-        caller again builds new versions with new ids."""
+        caller again builds new versions with new ids. ``envelopes``: approved
+        versions' envelope texts by record id (``build_iter``'s), used and removed as
+        their activations are handed over (the others are encoded here)."""
         waiting: list[Record] = []
+        texts = {} if envelopes is None else envelopes
         started: list[Iterator[tuple[Record, dict[str, Any]]]] = []
 
         def send() -> None:
             anchored = self._anchor_on_ledger(waiting[:])
             waiting.clear()
-            started.append(self._activate_rows(anchored, pool))
+            started.append(self._activate_rows(anchored, pool, texts))
 
         total = 0
         for record in records:
@@ -595,13 +612,15 @@ class RecordRegistry:
                 progress(len(done), total)
         return done, rows
 
-    def _activate_rows(self, batch: _AnchoredBatch, pool: SigningPool | None
-                       ) -> Iterator[tuple[Record, dict[str, Any]]]:
+    def _activate_rows(self, batch: _AnchoredBatch, pool: SigningPool | None,
+                       texts: dict[str, str]) -> Iterator[tuple[Record, dict[str, Any]]]:
         """``_activate`` with each activated record's row (``store.row_values``): the
-        entries signed and the envelopes encoded and sealed in the pool's workers when
-        it has them (they start now), else here and now."""
+        entries signed and the envelopes sealed in the pool's workers when it has them
+        (they start now), else here and now. ``texts``: approved envelope texts by
+        record id (``bulk.awaiting_anchor``), taken out as used."""
         signers = self._signers({r.issuer.org for r in batch.records})
-        jobs = [EnvelopeJob(record.to_json(include_salt=False), record.lifecycle[-1],
+        jobs = [EnvelopeJob(texts.pop(record.id, None) or awaiting_anchor(record), record.id,
+                            record.version, record.digest, record.lifecycle[-1],
                             len(record.lifecycle), anchor, system_actor(record.issuer.org),
                             batch.at)
                 for record, anchor in zip(batch.records, batch.anchors, strict=True)]
@@ -610,7 +629,7 @@ class RecordRegistry:
                 and set(signers) <= set(pool.signers) and len(jobs) > 1):
             results = pool.map_chunks(active_envelopes, jobs)
         else:
-            results = active_envelopes(jobs, signers, encode=self.store.encode_envelopes)
+            results = active_envelopes(jobs, signers, seal=self.store.seal_envelopes)
         return ((active, self.store.row(active, envelope))
                 for active, envelope in (
                     (activated(record, anchor, entry), envelope)

@@ -212,31 +212,27 @@ class RecordStore:
         return text
 
     def _encode_many(self, records: Sequence[Record]) -> list[str]:
-        return self.encode_envelopes([(r.to_json(include_salt=False), r.id, r.version)
-                                      for r in records])
+        return self.seal_envelopes([
+            (json.dumps(r.to_json(include_salt=False), ensure_ascii=False,
+                        separators=(",", ":")), r.id, r.version) for r in records])
 
-    def encode_envelopes(self, docs: Sequence[tuple[dict[str, Any], str, int]]) -> list[str]:
-        """The stored text of each ``(Record.to_json(include_salt=False), record id,
-        version)``: its JSON, sealed when the store seals."""
-        texts = [json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-                 for doc, _, _ in docs]
+    def seal_envelopes(self, texts: Sequence[tuple[str, str, int]]) -> list[str]:
+        """The stored text of each ``(envelope JSON without salt, record id, version)``:
+        sealed when the store seals, else as it is."""
         if self._sealer is None:
-            return texts
+            return [text for text, _, _ in texts]
         seal_many = getattr(self._sealer, "seal_many", None)
-        pairs = [(text, self._aad(record_id, version))
-                 for text, (_, record_id, version) in zip(texts, docs, strict=True)]
+        pairs = [(text, self._aad(record_id, version)) for text, record_id, version in texts]
         if seal_many is not None:   # one key lookup for the whole batch
             return list(seal_many(pairs))
         return [self._sealer.seal(text, aad) for text, aad in pairs]
 
-    def envelope_encoder(self) -> Callable[[Sequence[tuple[dict[str, Any], str, int]]],
-                                           list[str]]:
-        """``encode_envelopes`` with the sealing key version resolved now, for a forked
-        worker process: it encodes and seals without reaching the key provider or the
-        database (``crypto.fields.PinnedSealer``)."""
+    def envelope_sealer(self) -> Callable[[Sequence[tuple[str, str, int]]], list[str]]:
+        """``seal_envelopes`` with the sealing key version resolved now, for a forked
+        worker process: it seals without reaching the key provider or the database
+        (``crypto.fields.PinnedSealer``)."""
         pinned = getattr(self._sealer, "pinned", None)
-        return RecordStore(self.sessions,
-                           pinned() if pinned else self._sealer).encode_envelopes
+        return RecordStore(self.sessions, pinned() if pinned else self._sealer).seal_envelopes
 
     def row(self, record: Record, envelope: str) -> dict[str, Any]:
         """The columns of a version whose envelope is encoded already (as

@@ -227,3 +227,36 @@ def test_the_collector_is_paused_during_bulk_jobs_and_resumes_after_the_last() -
         assert not gc.isenabled()   # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_envelope_texts_made_by_the_building_workers_are_what_the_store_would_write(
+        desk: Desk) -> None:
+    from records.bulk import active_envelopes, awaiting_anchor
+
+    items = [NewRecord(parse_row(row(f"p-text-{i}"), line=i, school="S001").content,
+                       Subject(SubjectKind.PERSON, f"p-text-{i}", "S001")) for i in range(3)]
+    texts: dict[str, str] = {}
+    with desk.registry.signing_pool(["S001", "EDU11"], workers=2) as pool:
+        records = list(desk.registry.build_iter("archive_entry", items, actor=SCHOOL,
+                                                reviewer=REVIEWER, pool=pool, envelopes=texts))
+        assert set(texts) == {r.id for r in records}
+        assert all(texts[r.id] == awaiting_anchor(r) for r in records)
+        active, rows = desk.registry.anchor_unstored(records, pool=pool, envelopes=texts)
+    assert texts == {}   # each used once
+    desk.store.insert_rows(rows, desk.registry.clock())
+    for record in active:
+        assert desk.store.versions(record.id) == [record]
+        assert desk.registry.verify(record.id).overall is Overall.VALID
+    with pytest.raises(ValueError):
+        awaiting_anchor(active[0])   # only an approved version awaits its anchor
+    [record] = built(desk, "p-text-bad", 1)
+    job_text = awaiting_anchor(record)[:-1] + " }"
+    from records.bulk import EnvelopeJob
+    from records.registry import system_actor
+    anchor = active[0].anchor
+    assert anchor is not None
+    with pytest.raises(ValueError):
+        active_envelopes([EnvelopeJob(job_text, record.id, 1, record.digest,
+                                      record.lifecycle[-1], len(record.lifecycle), anchor,
+                                      system_actor("S001"), desk.registry.clock())],
+                         desk.registry._signers({"S001"}), seal=desk.store.seal_envelopes)

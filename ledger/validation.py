@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from crypto.errors import CryptoError, InvalidSignature
 from crypto.sm3 import sm3
@@ -77,7 +78,7 @@ class IdentityCache:
                 with self._lock:
                     self._cache[key] = cached
         if isinstance(cached, LedgerError):
-            raise cached
+            raise _detached(cached)
         identity, not_before, not_after = cached
         if not not_before <= at <= not_after:
             raise LedgerError("certificate not valid at the transaction's time")
@@ -96,10 +97,25 @@ class IdentityCache:
             except IdentityError as exc:
                 # Keep the time-dependent refusal rather than another MSP's "untrusted".
                 if not (isinstance(last, IdentityError) and last.reason == "not_yet_valid"):
-                    last = exc
+                    last = _detached(exc)
             except LedgerError as exc:
-                last = exc
+                last = _detached(exc)
         return last
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _detached(error: _E) -> _E:
+    """A copy of ``error`` (same type, message and attributes) without its traceback,
+    cause or context. A refusal kept beyond its ``except`` block (the cache above keeps
+    them, and raises them again) must not hold the frames it was raised through: they
+    hold their callers' locals (a bulk import's whole file, when it anchors), which would
+    then live until the cyclic collector runs, or as long as the cache entry."""
+    copy = type(error).__new__(type(error), *error.args)
+    copy.__dict__.update(error.__dict__)
+    copy.args = error.args
+    return copy
 
 
 @dataclass

@@ -413,18 +413,23 @@ class ArchiveImport:
         processes (fine for a command line; a web worker should keep 1). The cyclic
         garbage collector is paused meanwhile (``bulk.collector_paused``)."""
         with collector_paused():
-            header, body = read_table(data)
-            rows = self._parse(header, body)
-            rows = self._check_schools(rows)
-            orgs = {r.school for r in rows} | ({self.reviewer.org} if self.reviewer else set())
-            if self.workers <= 1 or len(rows) < 2 * _CHUNK:
+            # The parsed file lives in _read_and_run's frame only: by the time the
+            # collector resumes it is gone, so its first pass does not walk it.
+            return self._read_and_run(data, dry_run)
+
+    def _read_and_run(self, data: bytes, dry_run: bool) -> ImportReport:
+        header, body = read_table(data)
+        rows = self._parse(header, body)
+        rows = self._check_schools(rows)
+        orgs = {r.school for r in rows} | ({self.reviewer.org} if self.reviewer else set())
+        if self.workers <= 1 or len(rows) < 2 * _CHUNK:
+            return self._run(body, rows, dry_run)
+        with self.registry.signing_pool(orgs, self.workers) as pool:
+            self.pool = pool
+            try:
                 return self._run(body, rows, dry_run)
-            with self.registry.signing_pool(orgs, self.workers) as pool:
-                self.pool = pool
-                try:
-                    return self._run(body, rows, dry_run)
-                finally:
-                    self.pool = None
+            finally:
+                self.pool = None
 
     def _run(self, body: list[tuple[int, list[str]]], rows: list[_Row],
              dry_run: bool) -> ImportReport:

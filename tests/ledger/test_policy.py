@@ -417,3 +417,32 @@ def test_evaluation_agrees_with_brute_force_in_every_order(policy: Policy,
 def test_roles_constant_matches_fabric() -> None:
     assert set(ROLES) == {"member", "admin", "peer", "client", "orderer"}
     assert set(IDENTITY_ROLES) == set(ROLES) - {"member"}
+
+
+def test_a_kept_refusal_holds_no_frames_and_is_raised_afresh_each_time() -> None:
+    import gc
+    import sys
+
+    from ledger.errors import IdentityError
+    from ledger.validation import _detached
+
+    def refuse() -> IdentityError:
+        try:
+            try:
+                raise ValueError("inner")
+            except ValueError as inner:
+                raise IdentityError("no certificate", reason="untrusted") from inner
+        except IdentityError as exc:
+            return _detached(exc)
+
+    kept = refuse()
+    assert (type(kept), str(kept), kept.reason) == (IdentityError, "no certificate", "untrusted")
+    assert kept.__traceback__ is None and kept.__cause__ is None and kept.__context__ is None
+    assert not any(isinstance(r, type(sys._getframe())) for r in gc.get_referents(kept))
+    raised = []
+    for _ in range(2):
+        try:
+            raise _detached(kept)
+        except IdentityError as exc:
+            raised.append(exc)
+    assert raised[0] is not raised[1] and kept.__traceback__ is None

@@ -235,6 +235,7 @@ def _combined(keyword: str, branches: tuple[Test, ...]) -> Test:
 
 
 _STRING_WORDS = frozenset({"type", "pattern", "minLength", "maxLength"})
+_MATCHED_MAX = 65_536   # strings remembered per pattern
 _OBJECT_WORDS = frozenset({"type", "properties", "required", "additionalProperties"})
 
 
@@ -248,8 +249,21 @@ def _fused(schema: dict[str, Any], build: Callable[[Any], Test]) -> Test | None:
         low, high = schema.get("minLength", 0), schema.get("maxLength")
 
         if search is not None and not low and high is None:
+            # Strings that matched, by exact text: the same texts recur (a batch's path
+            # hashes in every member's entries, an issuer's key ids, digests), and a
+            # set lookup costs far less than the search. Bounded; a miss searches.
+            matched: set[str] = set()
+
             def pattern_only(v: Any) -> bool:
-                return isinstance(v, str) and search(v) is not None
+                if type(v) is str and v in matched:
+                    return True
+                if not isinstance(v, str) or search(v) is None:
+                    return False
+                if type(v) is str:
+                    if len(matched) >= _MATCHED_MAX:
+                        matched.clear()
+                    matched.add(v)
+                return True
 
             return pattern_only
 

@@ -133,3 +133,37 @@ def test_a_string_enum_or_const_accepts_only_those_strings() -> None:
     assert const("a") and not const(["a"]) and not const("b")
     one_of = compile_schema({"oneOf": [{"type": "null"}, {"enum": ["x", None]}]})
     assert one_of("x") and not one_of(None)  # None matches both branches
+
+
+def test_a_remembered_pattern_match_never_lets_a_non_matching_value_through() -> None:
+    import re
+
+    import records.compiled_schema as compiled
+
+    schema = {"type": "string", "pattern": "^[A-Za-z0-9+/]{43}=$"}
+    test = compile_schema(schema)
+    good, bad = "A" * 43 + "=", "A" * 42 + "=="
+
+    class Text(str):
+        pass
+
+    for _ in range(3):   # after the first pass the good text is remembered
+        assert test(good) and not test(bad)
+        assert not test(good + " ") and not test(good[:-1]) and not test(None)
+        assert not test(Text(bad)) and test(Text(good))
+    rng = random.Random(7)
+    pattern = re.compile(schema["pattern"])
+    alphabet = "AZaz09+/=="
+    for _ in range(2_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.choice([43, 44, 45])))
+        assert test(text) == (pattern.search(text) is not None), text
+    # Past its bound the memory starts again; answers stay the same.
+    compiled_max, compiled._MATCHED_MAX = compiled._MATCHED_MAX, 3
+    try:
+        small = compile_schema(schema)
+        texts = [f"{i:043d}=" for i in range(10)]
+        for text in texts * 2:
+            assert small(text)
+        assert not small(bad)
+    finally:
+        compiled._MATCHED_MAX = compiled_max

@@ -329,6 +329,7 @@ class Figures:
 
 def run(options: Options) -> Report:
     from records.bundle import verify_bundle
+    from records.importer import IMPORT_ANCHOR_BATCH
 
     quick = options.quick
     seconds = float(options.seconds)
@@ -442,7 +443,7 @@ def run(options: Options) -> Report:
          f" signs/s on {CORES} processes (medians)"),
         ("import", f"{figures.import_rows:,} rows in {figures.import_seconds:.1f} s "
                    f"({figures.import_phases}); CSV, reviewer given, {CORES} signing "
-                   "processes, anchored 10,000 per ledger transaction"),
+                   f"processes, anchored {IMPORT_ANCHOR_BATCH:,} per ledger transaction"),
         ("sizes", f"{sample_size} bundles verified in turn; {batch} records per "
                   "registration round"),
     ]

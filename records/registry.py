@@ -511,7 +511,7 @@ class RecordRegistry:
         the platform activates with the issuer's key) in ``workers`` processes."""
         return SigningPool(self._signers(orgs),
                            default_workers() if workers is None else workers,
-                           encode=self.store.envelope_sealer())
+                           seal=self.store.envelope_sealer())
 
     # -- anchoring --------------------------------------------------------------------------
     def anchor(self, record_ids: Sequence[str], *,
@@ -625,7 +625,7 @@ class RecordRegistry:
                             batch.at)
                 for record, anchor in zip(batch.records, batch.anchors, strict=True)]
         results: Iterable[tuple[Transition, str]]
-        if (pool is not None and pool.forks and pool.encode is not None
+        if (pool is not None and pool.forks and pool.seal is not None
                 and set(signers) <= set(pool.signers) and len(jobs) > 1):
             results = pool.map_chunks(active_envelopes, jobs)
         else:

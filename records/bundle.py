@@ -28,7 +28,7 @@ import base64
 import binascii
 import datetime as dt
 import functools
-from typing import Any
+from typing import Any, TypeVar
 
 from crypto.errors import CryptoError
 from crypto.x509 import Certificate, CertificateRevocationList, load_crl
@@ -99,27 +99,28 @@ def _inclusion_proof(doc: Any) -> InclusionProof:
     snapshots: every record of a list carries the same two). Parsing only (a proof that
     does not parse raises every time); each proof is checked against the checkpoint at
     every verification."""
-    key = _exact_proof_key(doc, "index", "size")
-    return InclusionProof.from_json(doc) if key is None else _inclusion_from_key(key)
-
-
-@functools.lru_cache(maxsize=64)
-def _inclusion_from_key(key: tuple[Any, ...]) -> InclusionProof:
-    index, size, hashes = key
-    return InclusionProof.from_json({"index": index, "size": size, "hashes": list(hashes)})
+    return _kept_proof(InclusionProof, "index", "size", doc)
 
 
 def _consistency_proof(doc: Any) -> ConsistencyProof:
     """``ConsistencyProof.from_json(doc)``, kept like inclusion proofs: the records
     anchored in one block carry the same proof from it to the checkpoint."""
-    key = _exact_proof_key(doc, "from", "to")
-    return ConsistencyProof.from_json(doc) if key is None else _consistency_from_key(key)
+    return _kept_proof(ConsistencyProof, "from", "to", doc)
 
 
-@functools.lru_cache(maxsize=64)
-def _consistency_from_key(key: tuple[Any, ...]) -> ConsistencyProof:
-    first, second, hashes = key
-    return ConsistencyProof.from_json({"from": first, "to": second, "hashes": list(hashes)})
+_Proof = TypeVar("_Proof", InclusionProof, ConsistencyProof)
+
+
+def _kept_proof(kind: type[_Proof], first: str, second: str, doc: Any) -> _Proof:
+    key = _exact_proof_key(doc, first, second)
+    return kind.from_json(doc) if key is None else _proof_from_key(kind, first, second, key)
+
+
+@functools.lru_cache(maxsize=128)
+def _proof_from_key(kind: type[_Proof], first: str, second: str,
+                    key: tuple[Any, ...]) -> _Proof:
+    a, b, hashes = key
+    return kind.from_json({first: a, second: b, "hashes": list(hashes)})
 
 
 def _header_json(signed: SignedBlockHeader | None) -> dict[str, str] | None:

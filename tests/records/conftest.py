@@ -5,6 +5,7 @@ education department (reviews, region 11) and the national regulator (credit rec
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from crypto.sm2 import SM2PublicKey
 from crypto.sm3 import sm3
 from crypto.x509 import Certificate, CertificateAuthority
 from edutrust.ledger_setup import load_organisations, open_channel
@@ -111,6 +113,27 @@ def desk(shared_platform: Platform) -> Iterator[Desk]:
                               "copyright_registration"], region="11")
     yield Desk(platform, channel, registry, issuers, registry.store)
     channel.close()
+
+
+@pytest.fixture(scope="module")
+def anchors(desk: Desk) -> dict[str, Any]:
+    """What a verifier pinned once: published by the platform, kept as plain JSON."""
+    return json.loads(json.dumps(desk.registry.trust_anchors().to_json()))
+
+
+@pytest.fixture
+def sm2_verified(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The data of every SM2 verification made while the test runs, in order (each still
+    verified for real)."""
+    calls: list[bytes] = []
+    original = SM2PublicKey.verify
+
+    def counting(self: SM2PublicKey, signature: bytes, data: bytes, **kwargs: Any) -> None:
+        calls.append(data)
+        original(self, signature, data, **kwargs)
+
+    monkeypatch.setattr(SM2PublicKey, "verify", counting)
+    return calls
 
 
 def archive_content() -> dict[str, Any]:

@@ -40,11 +40,6 @@ def valid_bundle(desk: Desk) -> dict[str, Any]:
     return desk.registry.bundle(record.id)
 
 
-@pytest.fixture(scope="module")
-def anchors(desk: Desk) -> dict[str, Any]:
-    """What a verifier pinned once: published by the platform, kept as plain JSON."""
-    return json.loads(json.dumps(desk.registry.trust_anchors().to_json()))
-
 
 def verdict(bundle: Any, anchors: dict[str, Any]) -> tuple[str, dict[str, str]]:
     report = verify_bundle(bundle, anchors)

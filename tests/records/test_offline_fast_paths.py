@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from crypto.sm2 import SM2PublicKey
 from ledger.checkpoint import NoteVerifier, verify_checkpoint
 from ledger.errors import LedgerError, MalformedNote
 from ledger.merkle import ConsistencyProof, InclusionProof
@@ -41,10 +40,6 @@ def bundles(desk: Desk) -> list[dict[str, Any]]:
     return [json.loads(json.dumps(desk.registry.bundle(r.id))) for r in anchored]
 
 
-@pytest.fixture(scope="module")
-def anchors(desk: Desk) -> dict[str, Any]:
-    return json.loads(json.dumps(desk.registry.trust_anchors().to_json()))
-
 
 def _overall(bundle: Any, anchors: dict[str, Any]) -> Overall:
     return verify_bundle(bundle, anchors).overall
@@ -56,17 +51,10 @@ def _other_char(c: str) -> str:
 
 def test_bundles_of_one_batch_verify_again_and_again_with_every_signature(
         bundles: list[dict[str, Any]], anchors: dict[str, Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        sm2_verified: list[bytes]) -> None:
     assert "batch" in bundles[0]["record"]["lifecycle"][0]
     assert _overall(bundles[0], anchors) is Overall.VALID  # certificate paths, CRL kept
-    calls: list[bytes] = []
-    original = SM2PublicKey.verify
-
-    def counting(self: SM2PublicKey, signature: bytes, data: bytes, **kwargs: Any) -> None:
-        calls.append(data)
-        original(self, signature, data, **kwargs)
-
-    monkeypatch.setattr(SM2PublicKey, "verify", counting)
+    calls = sm2_verified
     for _ in range(2):
         for bundle in bundles:
             calls.clear()

@@ -15,16 +15,15 @@ import base64
 import json
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from gunicorn.app.base import BaseApplication
 
 from bench.idp import ES256_HEADER, token_signing_input
 from crypto.sm2 import SignatureEncoding, SM2PrivateKey
-from edutrust.server import gunicorn_options
+from edutrust.server import GunicornApp, gunicorn_options
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -64,22 +63,10 @@ class FloorApp:
         return [body]
 
 
-class _FloorGunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> FloorApp:
-        return FloorApp()  # in each worker, after the fork
-
-
 def main(argv: list[str]) -> None:
     port, workers = int(argv[0]), int(argv[1])
-    _FloorGunicorn(gunicorn_options("127.0.0.1", port, workers, "WARNING")).run()
+    # FloorApp is built in each worker, after the fork.
+    GunicornApp(gunicorn_options("127.0.0.1", port, workers, "WARNING"), FloorApp).run()
 
 
 if __name__ == "__main__":

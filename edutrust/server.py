@@ -4,6 +4,7 @@ so no database connection or key handle is shared between processes."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,10 +12,13 @@ from gunicorn.app.base import BaseApplication
 from edutrust.settings import Settings
 
 
-class _EduTrustGunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self._settings = settings
+class GunicornApp(BaseApplication):  # type: ignore[misc]
+    """gunicorn with ``options``, serving what ``load()`` builds in each worker after the
+    fork (``edutrust serve``'s app; bench/idp_floor.py's floor app)."""
+
+    def __init__(self, options: dict[str, Any], load: Callable[[], Any]) -> None:
         self._options = options
+        self._load = load
         super().__init__()
 
     def load_config(self) -> None:
@@ -22,10 +26,7 @@ class _EduTrustGunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from edutrust.app import create_app
-        from edutrust.platform import open_platform
-
-        return create_app(open_platform(self._settings))
+        return self._load()
 
 
 def _freeze_startup_objects(worker: Any) -> None:
@@ -59,5 +60,10 @@ def gunicorn_options(host: str, port: int, workers: int, log_level: str) -> dict
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
-    _EduTrustGunicorn(settings, gunicorn_options(host, port, workers,
-                                                 settings.log_level)).run()
+    def load() -> Any:
+        from edutrust.app import create_app
+        from edutrust.platform import open_platform
+
+        return create_app(open_platform(settings))
+
+    GunicornApp(gunicorn_options(host, port, workers, settings.log_level), load).run()

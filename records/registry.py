@@ -630,11 +630,14 @@ class RecordRegistry:
             results = pool.map_chunks(active_envelopes, jobs)
         else:
             results = active_envelopes(jobs, signers, seal=self.store.seal_envelopes)
-        return ((active, self.store.row(active, envelope))
-                for active, envelope in (
-                    (activated(record, anchor, entry), envelope)
-                    for record, anchor, (entry, envelope)
-                    in zip(batch.records, batch.anchors, results, strict=True)))
+
+        def activated_rows() -> Iterator[tuple[Record, dict[str, Any]]]:
+            for record, anchor, (entry, envelope) in zip(batch.records, batch.anchors,
+                                                          results, strict=True):
+                active = activated(record, anchor, entry)
+                yield active, self.store.row(active, envelope)
+
+        return activated_rows()
 
     def _anchor_on_ledger(self, records: list[Record]) -> _AnchoredBatch:
         """The ledger transaction anchoring ``records`` (all approved)."""

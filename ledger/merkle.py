@@ -523,20 +523,15 @@ def root(leaf_hashes: Iterable[bytes], hash_fn: HashFunction = sm3) -> bytes:
     return frontier.root()
 
 
-def root_and_paths(leaf_hashes: Sequence[bytes], hash_fn: HashFunction = sm3
-                   ) -> tuple[bytes, list[list[bytes]]]:
+def root_and_labelled_paths(leaf_hashes: Sequence[bytes], label: Callable[[bytes], _L],
+                            hash_fn: HashFunction = sm3) -> tuple[bytes, list[list[_L]]]:
     """MTH of a non-empty list of leaf hashes and the inclusion proof of every leaf, in
     one pass: each interior node is hashed once (n - 1 hashes) and appended to the
     paths of the leaves on its sibling's side, as PATH(m, D[n]) of RFC 9162 2.1.3.1
-    recurses. What a batch signer needs for all its members; ``inclusion_proof`` per
-    leaf would fold the same nodes again for every one."""
-    return root_and_labelled_paths(leaf_hashes, bytes, hash_fn)
-
-
-def root_and_labelled_paths(leaf_hashes: Sequence[bytes], label: Callable[[bytes], _L],
-                            hash_fn: HashFunction = sm3) -> tuple[bytes, list[list[_L]]]:
-    """``root_and_paths`` with each proof hash given as ``label(hash)``, computed once
-    per node however many paths hold it (a batch signer's base64 text)."""
+    recurses. Each proof hash is given as ``label(hash)`` (``bytes`` for the hashes
+    themselves), computed once per node however many paths hold it: a batch signer
+    needs every member's path as base64 text, and ``inclusion_proof`` per leaf would
+    fold the same nodes again for every one."""
     if not leaf_hashes:
         raise TreeRangeError("the empty tree has no leaves to prove")
     paths: list[list[_L]] = [[] for _ in leaf_hashes]

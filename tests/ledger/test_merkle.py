@@ -503,16 +503,16 @@ def test_malformed_inclusion_proof_json_is_rejected(doc: object) -> None:
 
 # --- every path of a tree at once (batch signatures) -------------------------------------------
 
-def test_root_and_paths_equal_naive_root_and_every_naive_path() -> None:
+def test_labelled_paths_with_bytes_equal_the_naive_root_and_every_naive_path() -> None:
     for n in [*range(1, SIZES + 1), *(s for s in _interesting_sizes() if 0 < s <= 1100)]:
-        root, paths = merkle.root_and_paths(LEAF_HASHES[:n])
+        root, paths = merkle.root_and_labelled_paths(LEAF_HASHES[:n], bytes)
         assert root == naive_mth(0, n), n
         assert paths == [naive_path(m, 0, n) for m in range(n)], n
 
 
-def test_root_and_paths_refuses_the_empty_tree() -> None:
+def test_labelled_paths_refuse_the_empty_tree() -> None:
     with pytest.raises(TreeRangeError):
-        merkle.root_and_paths([])
+        merkle.root_and_labelled_paths([], bytes)
 
 
 def test_labelled_paths_label_each_node_once_and_equal_the_labelled_naive_paths() -> None:

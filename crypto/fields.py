@@ -6,6 +6,10 @@ The caller's associated data (table, column, row id) is bound into the tag, so a
 value copied to another row or column does not open. ``blind_index`` is an HMAC-SM3 of
 the normalised value under a separate, never-rotated index key, for equality lookup
 without decrypting (ID-card numbers, phone numbers).
+
+Large values stored in binary columns (records' envelopes) are sealed to bytes instead
+(``seal_bytes``): the same SM4-GCM seal and associated data, without the base64 that a
+text token adds (a third of the value's size).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from crypto.errors import DecryptionError
+from crypto.errors import DecryptionError, KeyNotFound
 from crypto.sm3 import hmac_sm3
 from crypto.sm4 import NONCE_SIZE, SM4GCM
 
 _PREFIX = "sm4gcm"
+# First byte of a binary token (``seal_bytes``): its format's version.
+_BINARY_V1 = 1
 
 
 class DataKeySource(Protocol):
@@ -43,6 +49,15 @@ def _seal(key_id: str, version: int, cipher: SM4GCM, value: str,
     return f"{_PREFIX}.{key_id}.{version}.{encoded}"
 
 
+def _seal_bytes(key_id: str, version: int, cipher: SM4GCM, value: bytes,
+                associated_data: bytes) -> bytes:
+    nonce = os.urandom(NONCE_SIZE)
+    label = key_id.encode()
+    return b"".join([bytes([_BINARY_V1, len(label)]), label, version.to_bytes(4, "big"),
+                     nonce, cipher.encrypt(nonce, value,
+                                           _aad(key_id, version, associated_data))])
+
+
 class PinnedSealer:
     """Seals under one data key version resolved beforehand, never asking the key
     provider again: what a forked worker process gets (it must not reach the provider's
@@ -60,6 +75,12 @@ class PinnedSealer:
     def seal_many(self, items: Sequence[tuple[str, bytes]]) -> list[str]:
         key_id, version, cipher = self._key_id, self._version, self._cipher
         return [_seal(key_id, version, cipher, value, associated_data)
+                for value, associated_data in items]
+
+    def seal_bytes_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """``FieldCipher.seal_bytes`` for each (value, associated data) pair."""
+        key_id, version, cipher = self._key_id, self._version, self._cipher
+        return [_seal_bytes(key_id, version, cipher, value, associated_data)
                 for value, associated_data in items]
 
 
@@ -85,6 +106,13 @@ class FieldCipher:
         """``sm4gcm.<key id>.<version>.<base64url(nonce || ciphertext || tag)>``."""
         version, cipher = self._cipher(None)
         return _seal(self._key_id, version, cipher, value, associated_data)
+
+    def seal_bytes(self, value: bytes, associated_data: bytes) -> bytes:
+        """``value`` sealed to bytes, for a binary column: ``0x01 || len(key id) (1 byte)
+        || key id || version (4 bytes, big-endian) || nonce (12) || ciphertext || tag
+        (16)``, the tag over the same associated data as ``seal``'s."""
+        version, cipher = self._cipher(None)
+        return _seal_bytes(self._key_id, version, cipher, value, associated_data)
 
     def pinned(self) -> PinnedSealer:
         """A sealer for the current key version, looked up once, now."""
@@ -115,6 +143,24 @@ class FieldCipher:
             return plain.decode()
         except UnicodeDecodeError:
             raise DecryptionError("sealed field is not UTF-8") from None
+
+    def open_bytes(self, token: bytes, associated_data: bytes) -> bytes:
+        """The value sealed by ``seal_bytes``; ``DecryptionError`` if anything differs."""
+        label = self._key_id.encode()
+        head = 2 + len(label)
+        if (len(token) < head + 4 + NONCE_SIZE or token[0] != _BINARY_V1
+                or token[1] != len(label) or token[2:head] != label):
+            raise DecryptionError("not a sealed value of this key")
+        version = int.from_bytes(token[head:head + 4], "big")
+        if version < 1:
+            raise DecryptionError("malformed sealed value")
+        try:
+            _, cipher = self._cipher(version)
+        except KeyNotFound:
+            raise DecryptionError(f"no version {version} of this key") from None
+        body = head + 4
+        return cipher.decrypt(token[body:body + NONCE_SIZE], token[body + NONCE_SIZE:],
+                              _aad(self._key_id, version, associated_data))
 
     def blind_index(self, normalised_value: str, context: str) -> str:
         """Hex HMAC-SM3 of ``context || 0x00 || value`` under the index key.

@@ -45,13 +45,14 @@ from records.errors import SchemaViolation
 from records.lifecycle import Actor, State, Transition, next_transition, transition_after
 from records.schema import validate_content
 from records.signing import ISSUE, REVIEW, signed_bytes, unsigned_proof
+from records.store import compact_member, stored_json
 
 # org code -> (key id, signing handle); filled in before a pool forks its workers.
 Signers = Mapping[str, tuple[str, SM2Signer]]
 _INHERITED: dict[str, tuple[str, SM2Signer]] = {}
-# Stored texts of (envelope JSON, record id, version): sealed by workers
-# (``RecordStore.envelope_sealer``).
-EnvelopeSealer = Callable[[Sequence[tuple[str, str, int]]], list[str]]
+# What is stored of each (envelope text in the stored form, record id, version): sealed
+# to bytes by workers (``RecordStore.envelope_sealer``).
+EnvelopeSealer = Callable[[Sequence[tuple[str, str, int]]], list[str | bytes]]
 _INHERITED_SEALER: list[EnvelopeSealer] = []
 # How the JSON text of an approved version awaiting its anchor ends (``awaiting_anchor``).
 _AWAITING = '],"anchor":null,"state":"approved"}'
@@ -173,14 +174,14 @@ def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None, 
 
 
 def awaiting_anchor(record: Record) -> str:
-    """The envelope JSON of an approved version (``Record.to_json(include_salt=False)``,
-    as the store encodes it) with its members ordered so that the text ends with the
-    lifecycle, the anchor and the state: ``active_envelopes`` then writes the active
+    """The envelope text of an approved version in the store's form
+    (``records.store.stored_text``) with its members ordered so that the text ends with
+    the lifecycle, the anchor and the state: ``active_envelopes`` then writes the active
     version's text by replacing that end, instead of encoding the whole document again.
     The order of an object's members means nothing in JSON; the store decodes both."""
     if record.state is not State.APPROVED or not record.lifecycle or record.anchor:
         raise ValueError("an approved version, not anchored, awaits its anchor")
-    doc = record.to_json(include_salt=False)
+    doc = stored_json(record.to_json(include_salt=False))
     ordered = {k: v for k, v in doc.items() if k not in ("lifecycle", "anchor", "state")}
     ordered.update(lifecycle=doc["lifecycle"], anchor=None, state=State.APPROVED.value)
     text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
@@ -281,12 +282,12 @@ class EnvelopeJob:
 
 
 def active_envelopes(jobs: Sequence[EnvelopeJob], signers: Signers | None = None,
-                     seal: EnvelopeSealer | None = None) -> list[tuple[Transition, str]]:
+                     seal: EnvelopeSealer | None = None
+                     ) -> list[tuple[Transition, str | bytes]]:
     """For each job, the platform's signed ``approved -> active`` entry (one batch
-    signature per issuer, as ``activation_entries``) and the stored text of the active
-    version's envelope: the JSON of ``activated(record, anchor, entry)
-    .to_json(include_salt=False)``, sealed by ``seal`` (in a worker, the sealer the
-    pool was given)."""
+    signature per issuer, as ``activation_entries``) and what is stored of the active
+    version's envelope: ``records.store.stored_text(activated(record, anchor, entry))``,
+    sealed by ``seal`` (in a worker, the sealer the pool was given)."""
     keys = signers if signers is not None else _INHERITED
     sealer = seal if seal is not None else _INHERITED_SEALER[0]
     entries = _entries([
@@ -298,7 +299,8 @@ def active_envelopes(jobs: Sequence[EnvelopeJob], signers: Signers | None = None
     for job, entry in zip(jobs, entries, strict=True):
         if not job.envelope.endswith(_AWAITING):
             raise ValueError("not the envelope text of an approved version awaiting its anchor")
-        texts.append((f"{job.envelope[:-len(_AWAITING)]},{_json(entry.to_json())}],"
+        stored = compact_member(entry.to_json(), job.record, job.version, job.digest)
+        texts.append((f"{job.envelope[:-len(_AWAITING)]},{_json(stored)}],"
                       f'"anchor":{_json(job.anchor.to_json())},"state":"active"}}',
                       job.record, job.version))
     return list(zip(entries, sealer(texts), strict=True))

@@ -624,7 +624,7 @@ class RecordRegistry:
                             len(record.lifecycle), anchor, system_actor(record.issuer.org),
                             batch.at)
                 for record, anchor in zip(batch.records, batch.anchors, strict=True)]
-        results: Iterable[tuple[Transition, str]]
+        results: Iterable[tuple[Transition, str | bytes]]
         if (pool is not None and pool.forks and pool.seal is not None
                 and set(signers) <= set(pool.signers) and len(jobs) > 1):
             results = pool.map_chunks(active_envelopes, jobs)

@@ -2,9 +2,18 @@
 registry uses.
 
 Tables: organisations that issue or review records and their certificates; one row per
-record version (the envelope JSON, sealed with SM4-GCM when a field cipher is given,
-plus the columns queries need); status lists and their anchored snapshots; the anchors
-of lifecycle entries. Salts sit in their own column so that erasure is one update.
+record version (the envelope JSON in its stored form, sealed with SM4-GCM to bytes when
+a field cipher is given, plus the columns queries need); status lists and their anchored
+snapshots; the anchors of lifecycle entries. Salts sit in their own column so that
+erasure is one update.
+
+The stored form of an envelope is ``Record.to_json(include_salt=False)`` with one thing
+left out: the ``record``, ``version`` and ``digest`` members of its lifecycle entries and
+proofs when they equal the envelope's own ``id``, ``version`` and ``digest`` (each entry
+names its record; stored inside that record, saying so again is a sixth of the text).
+Reading puts them back (``expanded_json``), so a stored version decodes to exactly the
+record written. Rows written before this form (with every member, or sealed to a text
+token in ``envelope``) are read as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from records.envelope import Anchor, Record
-from records.errors import RecordNotFound, StatusListError, UnknownIssuer
+from records.errors import RecordNotFound, RecordsError, StatusListError, UnknownIssuer
 
 
 class RecordsBase(DeclarativeBase):
@@ -75,7 +84,11 @@ class RecordRow(RecordsBase):
     lookup: Mapped[str | None] = mapped_column(String(80), index=True)  # content sm3, USCC
     digest: Mapped[str] = mapped_column(String(64))
     filing_number: Mapped[str | None] = mapped_column(String(32), index=True)
-    envelope: Mapped[str] = mapped_column(Text)   # JSON without salt, or an SM4-GCM token
+    # The stored form of the envelope: JSON text when the store does not seal (and in
+    # rows sealed before binary sealing: a text token), else None and ``sealed`` holds
+    # it sealed to bytes (``FieldCipher.seal_bytes``).
+    envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     salt: Mapped[str | None] = mapped_column(String(64))
     superseded_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -135,11 +148,58 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 class EnvelopeSealer(Protocol):
-    """Seals envelopes at rest (``crypto.fields.FieldCipher`` fits)."""
+    """Seals envelopes at rest (``crypto.fields.FieldCipher`` fits): to bytes, and opens
+    the text tokens of rows sealed before that."""
 
-    def seal(self, value: str, associated_data: bytes) -> str: ...
+    def seal_bytes(self, value: bytes, associated_data: bytes) -> bytes: ...
+
+    def open_bytes(self, token: bytes, associated_data: bytes) -> bytes: ...
 
     def open(self, token: str, associated_data: bytes) -> str: ...
+
+
+# Members of a lifecycle entry or proof that name its record (``Record``'s ``id``,
+# ``version``, ``digest``); the stored form leaves them out where they are the record's.
+_NAMING = (("record", "id"), ("version", "version"), ("digest", "digest"))
+
+
+def compact_member(item: dict[str, Any], record_id: str, version: int,
+                   digest: str) -> dict[str, Any]:
+    """A lifecycle entry's or proof's JSON in the stored form: without ``record``,
+    ``version`` and ``digest`` where they are these (the record it is stored in)."""
+    own = {"record": record_id, "version": version, "digest": digest}
+    return {k: v for k, v in item.items() if k not in own or v != own[k]}
+
+
+def stored_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of ``Record.to_json(include_salt=False)`` (a new document; ``doc``
+    is not changed)."""
+    record_id, version, digest = doc["id"], doc["version"], doc["digest"]
+    stored = dict(doc)
+    for member in ("lifecycle", "proofs"):
+        stored[member] = [compact_member(item, record_id, version, digest)
+                          for item in doc[member]]
+    return stored
+
+
+def expanded_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """``Record.to_json``'s document from its stored form (in place), or from a row
+    written before it (then nothing is missing)."""
+    for member in ("lifecycle", "proofs"):
+        items = stored.get(member)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    for name, own in _NAMING:
+                        if name not in item and own in stored:
+                            item[name] = stored[own]
+    return stored
+
+
+def stored_text(record: Record) -> str:
+    """The stored form's JSON text of ``record`` (without its salt)."""
+    return json.dumps(stored_json(record.to_json(include_salt=False)), ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 def _lookup(record: Record) -> str | None:
@@ -209,37 +269,34 @@ class RecordStore:
     def _aad(self, record_id: str, version: int) -> bytes:
         return f"records_versions|{record_id}|{version}".encode()
 
-    def _encode(self, record: Record) -> str:
-        text = json.dumps(record.to_json(include_salt=False), ensure_ascii=False,
-                          separators=(",", ":"))
-        if self._sealer is not None:
-            return self._sealer.seal(text, self._aad(record.id, record.version))
-        return text
+    def _encode(self, record: Record) -> str | bytes:
+        [stored] = self.seal_envelopes([(stored_text(record), record.id, record.version)])
+        return stored
 
-    def _encode_many(self, records: Sequence[Record]) -> list[str]:
-        return self.seal_envelopes([
-            (json.dumps(r.to_json(include_salt=False), ensure_ascii=False,
-                        separators=(",", ":")), r.id, r.version) for r in records])
+    def _encode_many(self, records: Sequence[Record]) -> list[str | bytes]:
+        return self.seal_envelopes([(stored_text(r), r.id, r.version) for r in records])
 
-    def seal_envelopes(self, texts: Sequence[tuple[str, str, int]]) -> list[str]:
-        """The stored text of each ``(envelope JSON without salt, record id, version)``:
-        sealed when the store seals, else as it is."""
+    def seal_envelopes(self, texts: Sequence[tuple[str, str, int]]) -> list[str | bytes]:
+        """What is stored of each ``(envelope text in the stored form, record id,
+        version)``: sealed to bytes when the store seals, else the text as it is."""
         if self._sealer is None:
             return [text for text, _, _ in texts]
-        seal_many = getattr(self._sealer, "seal_many", None)
-        pairs = [(text, self._aad(record_id, version)) for text, record_id, version in texts]
+        pairs = [(text.encode(), self._aad(record_id, version))
+                 for text, record_id, version in texts]
+        seal_many = getattr(self._sealer, "seal_bytes_many", None)
         if seal_many is not None:   # one key lookup for the whole batch
             return list(seal_many(pairs))
-        return [self._sealer.seal(text, aad) for text, aad in pairs]
+        return [self._sealer.seal_bytes(text, aad) for text, aad in pairs]
 
-    def envelope_sealer(self) -> Callable[[Sequence[tuple[str, str, int]]], list[str]]:
+    def envelope_sealer(self) -> Callable[[Sequence[tuple[str, str, int]]],
+                                          list[str | bytes]]:
         """``seal_envelopes`` with the sealing key version resolved now, for a forked
         worker process: it seals without reaching the key provider or the database
         (``crypto.fields.PinnedSealer``)."""
         pinned = getattr(self._sealer, "pinned", None)
         return RecordStore(self.sessions, pinned() if pinned else self._sealer).seal_envelopes
 
-    def row(self, record: Record, envelope: str) -> dict[str, Any]:
+    def row(self, record: Record, envelope: str | bytes) -> dict[str, Any]:
         """The columns of a version whose envelope is encoded already (as
         ``row_values`` gives them)."""
         return {"record_id": record.id, "version": record.version,
@@ -250,22 +307,41 @@ class RecordStore:
         return [self._columns(r, envelope=e) for r, e in zip(records, envelopes, strict=True)]
 
     def _decode(self, row: RecordRow) -> Record:
-        text = row.envelope
-        if self._sealer is not None and not text.startswith("{"):
-            text = self._sealer.open(text, self._aad(row.record_id, row.version))
-        doc = json.loads(text)
+        aad = self._aad(row.record_id, row.version)
+        if row.sealed is not None:
+            if self._sealer is None:
+                raise RecordsError(f"record {row.record_id} is sealed and this store "
+                                   f"has no key to open it")
+            text = self._sealer.open_bytes(bytes(row.sealed), aad).decode()
+        elif row.envelope is None:
+            raise RecordsError(f"record {row.record_id} version {row.version} has no "
+                               f"envelope")
+        elif self._sealer is not None and not row.envelope.startswith("{"):
+            text = self._sealer.open(row.envelope, aad)   # sealed to text, before bytes
+        else:
+            text = row.envelope
+        doc = expanded_json(json.loads(text))
         doc["salt"] = row.salt
         return Record.from_json(doc, check_shape=False)
 
-    def _columns(self, record: Record, *, envelope: str | None = None) -> dict[str, Any]:
+    def _columns(self, record: Record, *, envelope: str | bytes | None = None
+                 ) -> dict[str, Any]:
         return {"type": record.type.value, "state": record.state.value,
                 "issuer_org": record.issuer.org, "subject_kind": record.subject.kind.value,
                 "subject_ref": record.subject.ref, "subject_org": record.subject.org,
                 "lookup": _lookup(record), "digest": record.digest,
                 "filing_number": (record.review.assigned.get("filing_number")
                                   if record.review else None),
-                "envelope": envelope if envelope is not None else self._encode(record),
+                **self._stored(envelope if envelope is not None else self._encode(record)),
                 "salt": self._salt(record)}
+
+    @staticmethod
+    def _stored(envelope: str | bytes) -> dict[str, Any]:
+        """The two envelope columns for what ``seal_envelopes`` gave (one is None, so
+        that rewriting a row sealed to text leaves no stale copy)."""
+        if isinstance(envelope, bytes):
+            return {"envelope": None, "sealed": envelope}
+        return {"envelope": envelope, "sealed": None}
 
     @staticmethod
     def _salt(record: Record) -> str | None:

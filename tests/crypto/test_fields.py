@@ -111,6 +111,57 @@ def test_any_flipped_character_in_a_sealed_value_is_rejected(
     assert opened == value and index == len(token) - 1
 
 
+def test_binary_sealed_value_opens_hides_the_plaintext_and_binds_its_row(
+        fields: FieldCipher) -> None:
+    value = ID_CARD.encode() * 3
+    token = fields.seal_bytes(value, b"person:1:id_card")
+    assert ID_CARD.encode() not in token and b"1949" not in token
+    assert token[:9] == b"\x01\x03pii\x00\x00\x00\x01"
+    assert len(token) == 9 + 12 + len(value) + 16   # header, nonce, ciphertext, tag
+    assert fields.open_bytes(token, b"person:1:id_card") == value
+    assert fields.seal_bytes(value, b"ad") != fields.seal_bytes(value, b"ad")
+    with pytest.raises(DecryptionError):
+        fields.open_bytes(token, b"person:2:id_card")
+    with pytest.raises(DecryptionError):   # a text token is not a binary one, nor back
+        fields.open_bytes(fields.seal(ID_CARD, b"ad").encode(), b"ad")
+
+
+def test_binary_values_sealed_before_rotation_or_pinned_still_open(
+        keys: SoftwareKeyProvider, fields: FieldCipher) -> None:
+    old = fields.seal_bytes(b"13800138000", b"p:1:phone")
+    pinned = fields.pinned()
+    keys.rotate("pii")
+    new = fields.seal_bytes(b"13800138000", b"p:1:phone")
+    [kept] = pinned.seal_bytes_many([(b"13800138000", b"p:1:phone")])
+    assert old[5:9] == kept[5:9] == (1).to_bytes(4, "big") and new[5:9] == (2).to_bytes(4, "big")
+    assert {fields.open_bytes(t, b"p:1:phone") for t in (old, new, kept)} == {b"13800138000"}
+    relabelled = new[:5] + (1).to_bytes(4, "big") + new[9:]
+    with pytest.raises(DecryptionError):
+        fields.open_bytes(relabelled, b"p:1:phone")
+
+
+@pytest.mark.parametrize("token", [b"", b"\x01", b"\x02\x03pii\x00\x00\x00\x01" + bytes(28),
+                                   b"\x01\x03pij\x00\x00\x00\x01" + bytes(28),
+                                   b"\x01\x05other\x00\x00\x00\x01" + bytes(28),
+                                   b"\x01\x03pii\x00\x00\x00\x00" + bytes(28),
+                                   b"\x01\x03pii\x00\x00\x00\x01" + bytes(20)])
+def test_malformed_binary_tokens_are_rejected(fields: FieldCipher, token: bytes) -> None:
+    with pytest.raises(DecryptionError):
+        fields.open_bytes(token, b"ad")
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fixture is read-only
+@given(value=st.binary(min_size=0, max_size=64), position=st.integers(min_value=0),
+       flip=st.integers(min_value=1, max_value=255))
+def test_any_changed_byte_in_a_binary_sealed_value_is_rejected(
+        fields: FieldCipher, value: bytes, position: int, flip: int) -> None:
+    token = bytearray(fields.seal_bytes(value, b"ad"))
+    token[position % len(token)] ^= flip
+    with pytest.raises(DecryptionError):
+        fields.open_bytes(bytes(token), b"ad")
+
+
 def test_blind_index_is_deterministic_and_separated_by_context(
         fields: FieldCipher, keys: SoftwareKeyProvider) -> None:
     a = fields.blind_index(ID_CARD, "id_card")

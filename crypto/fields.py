@@ -72,11 +72,6 @@ class PinnedSealer:
     def seal(self, value: str, associated_data: bytes) -> str:
         return _seal(self._key_id, self._version, self._cipher, value, associated_data)
 
-    def seal_many(self, items: Sequence[tuple[str, bytes]]) -> list[str]:
-        key_id, version, cipher = self._key_id, self._version, self._cipher
-        return [_seal(key_id, version, cipher, value, associated_data)
-                for value, associated_data in items]
-
     def seal_bytes_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
         """``FieldCipher.seal_bytes`` for each (value, associated data) pair."""
         key_id, version, cipher = self._key_id, self._version, self._cipher
@@ -119,10 +114,10 @@ class FieldCipher:
         version, cipher = self._cipher(None)
         return PinnedSealer(self._key_id, version, cipher)
 
-    def seal_many(self, items: Sequence[tuple[str, bytes]]) -> list[str]:
-        """``seal`` for many (value, associated data) pairs under one lookup of the
+    def seal_bytes_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """``seal_bytes`` for many (value, associated data) pairs under one lookup of the
         current key version (bulk writes: one key unwrap instead of one per value)."""
-        return self.pinned().seal_many(items)
+        return self.pinned().seal_bytes_many(items)
 
     def open(self, token: str, associated_data: bytes) -> str:
         """The value sealed in ``token``; ``DecryptionError`` if anything differs."""

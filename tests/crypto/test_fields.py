@@ -67,13 +67,14 @@ def test_a_pinned_sealer_keeps_its_version_never_asks_again_and_its_values_open(
 
     monkeypatch.setattr(keys, "unwrap_sm4", no_lookup)
     one = pinned.seal(ID_CARD, b"p:1:id_card")
-    [many] = pinned.seal_many([(ID_CARD, b"p:2:id_card")])
+    [many] = pinned.seal_bytes_many([(ID_CARD.encode(), b"p:2:id_card")])
     monkeypatch.undo()
 
-    assert one.startswith("sm4gcm.pii.1.") and many.startswith("sm4gcm.pii.1.")
-    assert fields.open(one, b"p:1:id_card") == fields.open(many, b"p:2:id_card") == ID_CARD
+    assert one.startswith("sm4gcm.pii.1.") and many[5:9] == (1).to_bytes(4, "big")
+    assert fields.open(one, b"p:1:id_card") == ID_CARD
+    assert fields.open_bytes(many, b"p:2:id_card") == ID_CARD.encode()
     with pytest.raises(DecryptionError):
-        fields.open(many, b"p:1:id_card")
+        fields.open_bytes(many, b"p:1:id_card")
     assert fields.pinned().seal(ID_CARD, b"ad").startswith("sm4gcm.pii.2.")
 
 
@@ -124,6 +125,23 @@ def test_binary_sealed_value_opens_hides_the_plaintext_and_binds_its_row(
         fields.open_bytes(token, b"person:2:id_card")
     with pytest.raises(DecryptionError):   # a text token is not a binary one, nor back
         fields.open_bytes(fields.seal(ID_CARD, b"ad").encode(), b"ad")
+
+
+def test_sealing_many_values_looks_the_key_up_once(
+        keys: SoftwareKeyProvider, fields: FieldCipher,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lookups: list[object] = []
+    unwrap = keys.unwrap_sm4
+
+    def counted(*args: object) -> tuple[int, bytes]:
+        lookups.append(args)
+        return unwrap(*args)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(keys, "unwrap_sm4", counted)
+    tokens = fields.seal_bytes_many([(b"v%d" % i, b"p:%d" % i) for i in range(5)])
+    assert len(lookups) == 1
+    assert [fields.open_bytes(t, b"p:%d" % i) for i, t in enumerate(tokens)] == [
+        b"v%d" % i for i in range(5)]
 
 
 def test_binary_values_sealed_before_rotation_or_pinned_still_open(

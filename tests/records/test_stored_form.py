@@ -112,3 +112,20 @@ def test_imported_versions_are_stored_in_the_same_form(desk: Desk) -> None:
         assert text.endswith('"state":"active"}')
         assert json.loads(text) == stored_json(record.to_json(include_salt=False))
         assert desk.registry.verify(record_id).overall.value == "valid"
+
+
+def test_sealing_many_versions_looks_the_data_key_up_once(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [create_and_anchor(desk, "archive_entry", archive_content(), SCHOOL, REVIEWER,
+                                 subject=student(f"person-stored-many-{i}")) for i in range(3)]
+    keys = desk.platform.keys
+    unwrap = keys.unwrap_sm4
+    lookups: list[object] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        lookups.append(args)
+        return unwrap(*args, **kwargs)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(keys, "unwrap_sm4", counted)
+    rows = desk.store.row_values(records)
+    assert len(lookups) == 1 and all(r["sealed"] and r["envelope"] is None for r in rows)

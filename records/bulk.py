@@ -34,7 +34,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -169,7 +169,8 @@ def build_chains_only(jobs: Sequence[ChainJob], signers: Signers | None = None, 
     for i, chain in enumerate(chains):
         chain.lifecycle[-1].hash()
         if envelopes and chain.state is State.APPROVED:
-            chains[i] = replace(chain, envelope=awaiting_anchor(chain.applied_to(jobs[i].draft)))
+            chains[i] = Chain(chain.digest, chain.state, chain.lifecycle, chain.proofs,
+                              chain.review, awaiting_anchor(chain.applied_to(jobs[i].draft)))
     return chains
 
 

@@ -172,14 +172,16 @@ def compact_member(item: dict[str, Any], record_id: str, version: int,
 
 
 def stored_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """The stored form of ``Record.to_json(include_salt=False)`` (a new document; ``doc``
-    is not changed)."""
-    record_id, version, digest = doc["id"], doc["version"], doc["digest"]
-    stored = dict(doc)
+    """``Record.to_json(include_salt=False)``'s fresh document turned into the stored
+    form, in place (its lifecycle entries and proofs lose the members that name the
+    record itself), and returned."""
+    own = {"record": doc["id"], "version": doc["version"], "digest": doc["digest"]}
     for member in ("lifecycle", "proofs"):
-        stored[member] = [compact_member(item, record_id, version, digest)
-                          for item in doc[member]]
-    return stored
+        for item in doc[member]:
+            for name, value in own.items():
+                if name in item and item[name] == value:
+                    del item[name]
+    return doc
 
 
 def expanded_json(stored: dict[str, Any]) -> dict[str, Any]:

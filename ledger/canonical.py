@@ -154,42 +154,31 @@ def flat_object_json(value: Any) -> str | None:
     nested container, a float, not a dict), which the caller encodes the general way.
     Nothing nested, so the object can sit at any depth of a larger document.
 
-    Written member by member (contracts and leaves encode one such object per anchored
-    entry): the same text, without walking the value twice."""
+    Contracts and leaves encode one such object per anchored entry: once its members
+    are checked to be exact JSON types in range, the C encoder writes the same text as
+    ``canonical_json`` without walking the value a second time."""
     if type(value) is not dict:
         return None
     if not value:
         return "{}"
-    for key in value:
-        if type(key) is not str:
+    for key, member in value.items():
+        kind = type(member)
+        if type(key) is not str or (
+                kind is not str and kind is not bool and member is not None
+                and (kind is not int
+                     or not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER)):
             return None
+    text = _encode_sorted(value)
+    if text.isascii():
+        return text
     keys = "".join(value)
     if not keys.isascii() and max(keys) > "\uffff":
         return _flat_general(value)   # code point order is not UTF-16 order here
-    quote = encode_string
-    members = []
-    for key in sorted(value):
-        member = value[key]
-        kind = type(member)
-        if kind is str:
-            text = quote(member)
-        elif kind is int:
-            if not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
-                return None
-            text = str(member)
-        elif kind is bool:
-            text = "true" if member else "false"
-        elif member is None:
-            text = "null"
-        else:
-            return None
-        members.append(f"{quote(key)}:{text}")
-    result = "{" + ",".join(members) + "}"
     try:
-        result.encode()
+        text.encode()
     except UnicodeEncodeError:   # a lone surrogate: canonical_json refuses it
         return None
-    return result
+    return text
 
 
 def _flat_general(value: dict[str, Any]) -> str | None:

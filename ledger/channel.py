@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -72,6 +72,7 @@ from ledger.tx import (
 )
 from ledger.validation import (
     BlockState,
+    Encoded,
     IdentityCache,
     SignatureCheck,
     ValidationCode,
@@ -200,8 +201,9 @@ class Channel:
         self.orderer = orderer
         self.witnesses = list(witnesses)
         self.identities = IdentityCache()
-        # Endorsers and signature checks run on these threads; SM2 in libcrypto releases
-        # the GIL, so one thread per core (the default) keeps every core signing.
+        # Endorsers' signatures and the signature checks run on these threads; SM2 in
+        # libcrypto releases the GIL, so one thread per core (the default) keeps every
+        # core signing.
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
                                         thread_name_prefix="ledger")
         self._frontier: tuple[int, Frontier] | None = None
@@ -211,6 +213,10 @@ class Channel:
         self._lock = threading.Lock()
         self._config_cache: tuple[bytes, ChannelConfig] | None = None
         self._endorser_cache: tuple[ChannelConfig, dict[str, list[Peer]]] | None = None
+        # Transactions submitted through this object and not yet committed, with the
+        # envelope each was queued as (by tx id): the cutter uses the transaction itself
+        # for a queued envelope that is exactly those bytes instead of parsing them again.
+        self._encoded: dict[str, Encoded] = {}
 
     # -- creation ---------------------------------------------------------------------
     @classmethod
@@ -409,44 +415,48 @@ class Channel:
                                    client.id_bytes)
         proposal_bytes = proposal.signed_bytes()
         signature = client.sign(proposal_bytes)
-        proposal_hash = sm3(proposal_bytes)
+        proposal_hash = proposal.signed_hash()
         endorsers = self._endorsers(config, contract)
-        # Endorsers that simulated equal results sign one results object, so its signed
-        # bytes are encoded once (and reused for the envelope).
-        agreed: list[ProposalResults] = []
-        agreed_lock = threading.Lock()
+        # Each endorser simulates on its own connection, one after the other in this
+        # thread: the simulations are Python work under the GIL, and two of them at once
+        # on two threads took more CPU than one after the other, for no gain in time.
+        # Their SM2 signatures (libcrypto releases the GIL) run on the pool while the
+        # next endorser simulates. Endorsers that simulated equal results sign one
+        # results object, so its signed bytes are encoded once (and reused for the
+        # envelope).
 
-        def run(peer: Peer, through: _CommittedReads | None = None
-                ) -> tuple[ProposalResults, Endorsement]:
+        def simulate(through: _CommittedReads | None) -> ProposalResults:
             response, stub = self._simulate(proposal, client, read_only=False,
                                             reads=through)
             results = ProposalResults(proposal_hash, stub.rwset(), response, stub.event)
             if response.status != 200:
                 raise ContractError(response.message)
-            with agreed_lock:
-                same = next((r for r in agreed if r == results), None)
-                if same is None:
-                    agreed.append(results)
-                else:
-                    results = same
-            return results, Endorsement(peer.identity.id_bytes,
-                                        peer.identity.sign(results.signed_bytes()))
+            return results
 
-        others = [self._pool.submit(run, peer) for peer in endorsers[1:]]
+        def sign(peer: Peer, results: ProposalResults) -> Endorsement:
+            return Endorsement(peer.identity.id_bytes,
+                               peer.identity.sign(results.signed_bytes()))
+
+        first = simulate(reads)
+        first.signed_bytes()  # encoded here, before any thread signs it
+        signing: list[Future[Endorsement]] = []
         try:
-            outcomes = [run(endorsers[0], reads)]
+            for index, peer in enumerate(endorsers):
+                if index and simulate(None) != first:
+                    raise LedgerError("endorsers returned different results (non-"
+                                      "deterministic contract or concurrent commit); retry")
+                if index < len(endorsers) - 1:
+                    signing.append(self._pool.submit(sign, peer, first))
+            last = sign(endorsers[-1], first)
         finally:
-            # Wait for the others even if this one failed: nothing may outlive the call.
-            done = [f.exception() for f in others]
-        for future, error in zip(others, done, strict=True):
+            # Wait for the signatures even if a simulation failed: nothing may outlive
+            # the call.
+            done = [f.exception() for f in signing]
+        for error in done:
             if error is not None:
                 raise error
-            outcomes.append(future.result())
-        first = outcomes[0][0]
-        if any(r is not first and r != first for r, _ in outcomes):
-            raise LedgerError("endorsers returned different results (non-deterministic "
-                              "contract or concurrent commit); retry")
-        return Transaction(proposal, signature, first, tuple(e for _, e in outcomes))
+        return Transaction(proposal, signature, first,
+                           (*(f.result() for f in signing), last))
 
     # -- order and commit -------------------------------------------------------------
     def submit(self, client: SigningIdentity, contract: str, function: str, *args: str,
@@ -454,8 +464,13 @@ class Channel:
         """Endorse, order and wait for the commit; ``TransactionRejected`` if the block
         marked the transaction invalid."""
         tx = self.endorse(client, contract, function, *args)
-        self.store.enqueue(self.channel_id, tx.tx_id, tx.encode())
-        receipt = self.wait([tx.tx_id], timeout)[tx.tx_id]
+        envelope = tx.encode()
+        self._remember_encoded(tx, envelope)
+        try:
+            self.store.enqueue(self.channel_id, tx.tx_id, envelope)
+            receipt = self.wait([tx.tx_id], timeout)[tx.tx_id]
+        finally:
+            self._encoded.pop(tx.tx_id, None)
         if receipt.code != ValidationCode.VALID.value:
             raise TransactionRejected(receipt)
         return receipt
@@ -467,8 +482,24 @@ class Channel:
             # The audit recognises configuration blocks by their envelope; one ordered
             # as a normal transaction would be validated differently on replay.
             raise ConfigError("configuration transactions go through update_config")
-        self.store.enqueue_many(self.channel_id, [(t.tx_id, t.encode()) for t in transactions])
-        return self.wait([t.tx_id for t in transactions], timeout)
+        items = [(t.tx_id, t.encode()) for t in transactions]
+        for t, (_, envelope) in zip(transactions, items, strict=True):
+            self._remember_encoded(t, envelope)
+        try:
+            self.store.enqueue_many(self.channel_id, items)
+            return self.wait([t.tx_id for t in transactions], timeout)
+        finally:
+            for t in transactions:
+                self._encoded.pop(t.tx_id, None)
+
+    def _remember_encoded(self, tx: Transaction, envelope: bytes) -> None:
+        """Keep ``tx`` and the envelope it was queued as until it is committed (see
+        ``validation._decoded`` for when the cutter uses it)."""
+        self._encoded[tx.tx_id] = (envelope, tx)
+
+    def _known(self, tx_ids: Sequence[str]) -> list[Encoded | None]:
+        encoded = self._encoded
+        return [encoded.get(tx_id) for tx_id in tx_ids]
 
     def update_config(self, new: ChannelConfig, admins: Sequence[SigningIdentity],
                       timeout: float = 60.0) -> Receipt:
@@ -532,7 +563,8 @@ class Channel:
             if not is_config:
                 checks = check_signatures_parallel([b[2] for b in batch], config,
                                                    self.contracts, self.identities, at,
-                                                   self._pool)
+                                                   self._pool,
+                                                   self._known([b[1] for b in batch]))
             with self.store.block_writer(self.channel_id) as writer:
                 committed = self._commit(writer, batch, checks, config, at)
             if committed is None:
@@ -566,7 +598,8 @@ class Channel:
         tx_ids = [b[1] for b, _ in kept]
         if not batch[0][3] and checks is None:
             checks = check_signatures_parallel(envelopes, config, self.contracts,
-                                               self.identities, at, self._pool)
+                                               self.identities, at, self._pool,
+                                               self._known(tx_ids))
         elif checks is not None:
             checks = [checks[i] for _, i in kept]
         number = height

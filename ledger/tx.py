@@ -242,6 +242,16 @@ class Proposal:
     def signed_bytes(self) -> bytes:
         return _memo_signed_bytes(self)
 
+    def signed_hash(self) -> bytes:
+        """SM3 of ``signed_bytes()`` (what results name as ``proposal_hash``), computed
+        once per (immutable) proposal: its endorser and its committer in one process
+        hash the same bytes."""
+        cached: bytes | None = self.__dict__.get("_signed_hash")
+        if cached is None:
+            cached = sm3(self.signed_bytes())
+            object.__setattr__(self, "_signed_hash", cached)
+        return cached
+
 
 @dataclass(frozen=True)
 class RangeRead:
@@ -405,6 +415,73 @@ class Transaction:
         return cls(Proposal.from_doc(doc["proposal"]), unb64(doc["signature"], "signature"),
                    ProposalResults.from_doc(doc["results"]),
                    tuple(Endorsement.from_doc(e) for e in endorsements))
+
+
+def _is_version(value: object, optional: bool) -> bool:
+    """What ``Version.from_doc`` gives back: None (if ``optional``) or a Version of two
+    non-negative exact ints."""
+    if value is None:
+        return optional
+    return type(value) is Version and type(value.block) is int and \
+        type(value.tx_num) is int and value.block >= 0 and value.tx_num >= 0
+
+
+def decodes_to_itself(tx: Transaction) -> bool:
+    """True when ``Transaction.decode(tx.encode()) == tx``, member by member and with the
+    same exact types (tuples where decoding builds tuples, ``str``, ``bytes`` and ``int``
+    rather than subclasses), so that a committer may use ``tx`` itself for an envelope
+    whose bytes equal ``tx.encode()`` instead of parsing them again. False when any
+    member is not exactly what ``from_doc`` builds (the caller then decodes): every
+    check ``from_doc`` makes of a value is made here of the value it would give."""
+    proposal, results = tx.proposal, tx.results
+    rwset, response, event = results.rwset, results.response, results.event
+    if type(tx) is not Transaction or type(proposal) is not Proposal \
+            or type(results) is not ProposalResults or type(rwset) is not ReadWriteSet \
+            or type(response) is not Response or type(tx.signature) is not bytes \
+            or type(results.proposal_hash) is not bytes:
+        return False
+    if not (type(proposal.channel) is str and type(proposal.contract) is str
+            and type(proposal.function) is str and type(proposal.args) is tuple
+            and all(type(a) is str for a in proposal.args)
+            and type(proposal.creator) is bytes and type(proposal.nonce) is bytes
+            and type(proposal.timestamp) is dt.datetime
+            and proposal.timestamp.tzinfo is dt.UTC):
+        return False
+    try:
+        if parse_time(format_time(proposal.timestamp), "timestamp") != proposal.timestamp:
+            return False
+    except (MalformedTransaction, ValueError, OverflowError):
+        return False
+    if type(response.status) is not int or type(response.message) is not str \
+            or type(response.payload) is not bytes:
+        return False
+    if event is not None and (type(event) is not Event or type(event.name) is not str
+                              or type(event.payload) is not bytes):
+        return False
+    if type(tx.endorsements) is not tuple or not all(
+            type(e) is Endorsement and type(e.endorser) is bytes
+            and type(e.signature) is bytes for e in tx.endorsements):
+        return False
+    reads, writes, ranges = rwset.reads, rwset.writes, rwset.range_reads
+    if type(reads) is not tuple or type(writes) is not tuple or type(ranges) is not tuple:
+        return False
+    for pair in reads:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str \
+                or not _is_version(pair[1], True):
+            return False
+    for write in writes:
+        if type(write) is not tuple or len(write) != 2 or type(write[0]) is not str \
+                or (write[1] is not None and type(write[1]) is not bytes):
+            return False
+    for rng in ranges:
+        if type(rng) is not RangeRead or type(rng.start) is not str \
+                or type(rng.end) is not str or type(rng.results) is not tuple:
+            return False
+        for seen in rng.results:
+            if type(seen) is not tuple or len(seen) != 2 or type(seen[0]) is not str \
+                    or not _is_version(seen[1], False):
+                return False
+    return True
 
 
 def _envelope_bytes(proposal: bytes, signature: str, results: bytes,

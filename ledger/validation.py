@@ -14,19 +14,18 @@ import datetime as dt
 import enum
 import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 from crypto.errors import CryptoError, InvalidSignature
-from crypto.sm3 import sm3
 from crypto.x509 import Certificate
 from ledger.config import CONFIG_NAMESPACE, ChannelConfig
 from ledger.errors import IdentityError, LedgerError
 from ledger.msp import Identity
 from ledger.policy import Policy, evaluate
-from ledger.tx import MalformedTransaction, Transaction, Version
+from ledger.tx import MalformedTransaction, Transaction, Version, decodes_to_itself
 
 
 class ValidationCode(enum.Enum):
@@ -135,14 +134,30 @@ def _policy_met(policy: Policy, signers: tuple[tuple[str, str], ...]) -> bool:
     return evaluate(policy, signers)
 
 
+# A transaction this process encoded, with the exact bytes ``encode`` gave.
+Encoded = tuple[bytes, Transaction]
+
+
+def _decoded(envelope: bytes, known: Encoded | None) -> Transaction:
+    """``Transaction.decode(envelope)``; or ``known``'s transaction when ``envelope`` is
+    byte for byte the encoding it gave and it is exactly what decoding gives back
+    (``decodes_to_itself``): the submitter's own transaction, not parsed again. Its
+    signed bytes are then the very parts of ``envelope`` that decoding would verify."""
+    if known is not None and known[0] == envelope and decodes_to_itself(known[1]):
+        return known[1]
+    return Transaction.decode(envelope)
+
+
 def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable[str],
                      identities: IdentityCache, at: dt.datetime,
-                     pool: ThreadPoolExecutor | None = None) -> SignatureCheck:
+                     pool: ThreadPoolExecutor | None = None,
+                     known: Encoded | None = None) -> SignatureCheck:
     """The signature checks of one envelope. With ``pool``, its SM2 verifications (the
     creator's and every endorsement's) run at once on the pool's threads (libcrypto
-    releases the GIL); the answer is the same as one after the other."""
+    releases the GIL); the answer is the same as one after the other. ``known``: the
+    transaction this process encoded for this envelope, if any (see ``_decoded``)."""
     try:
-        tx = Transaction.decode(envelope)
+        tx = _decoded(envelope, known)
     except (MalformedTransaction, LedgerError, CryptoError):
         return SignatureCheck(ValidationCode.BAD_PAYLOAD, None)
     proposal = tx.proposal
@@ -162,7 +177,7 @@ def check_signatures(envelope: bytes, config: ChannelConfig, contracts: Iterable
     if proposal.contract == CONFIG_NAMESPACE or proposal.contract not in set(contracts):
         return SignatureCheck(ValidationCode.UNKNOWN_CONTRACT, tx, creator)
     results = tx.results
-    if results.proposal_hash != sm3(proposal_bytes):
+    if results.proposal_hash != proposal.signed_hash():
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
     if results.response.status != 200:
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
@@ -212,7 +227,7 @@ def _check_concurrently(tx: Transaction, creator: Identity, config: ChannelConfi
         return SignatureCheck(ValidationCode.BAD_CREATOR_SIGNATURE, tx, creator)
     if proposal.contract == CONFIG_NAMESPACE or proposal.contract not in set(contracts):
         return SignatureCheck(ValidationCode.UNKNOWN_CONTRACT, tx, creator)
-    if results.proposal_hash != sm3(proposal_bytes):
+    if results.proposal_hash != proposal.signed_hash():
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
     if results.response.status != 200:
         return SignatureCheck(ValidationCode.BAD_RESPONSE, tx, creator)
@@ -227,20 +242,24 @@ def _check_concurrently(tx: Transaction, creator: Identity, config: ChannelConfi
 
 def check_signatures_parallel(envelopes: list[bytes], config: ChannelConfig,
                               contracts: Iterable[str], identities: IdentityCache,
-                              at: dt.datetime, pool: ThreadPoolExecutor | None
+                              at: dt.datetime, pool: ThreadPoolExecutor | None,
+                              known: Sequence[Encoded | None] | None = None
                               ) -> list[SignatureCheck]:
     """Every envelope's ``check_signatures``: envelopes spread over the pool, or, for a
-    block of a few transactions, each one's verifications spread over it."""
+    block of a few transactions, each one's verifications spread over it. ``known``:
+    for each envelope, the transaction this process encoded for it, if any."""
     names = list(contracts)
+    candidates = list(known) if known is not None else [None] * len(envelopes)
 
-    def one(envelope: bytes) -> SignatureCheck:
-        return check_signatures(envelope, config, names, identities, at)
+    def one(envelope: bytes, candidate: Encoded | None) -> SignatureCheck:
+        return check_signatures(envelope, config, names, identities, at, known=candidate)
 
     if pool is None:
-        return [one(e) for e in envelopes]
+        return [one(e, k) for e, k in zip(envelopes, candidates, strict=True)]
     if len(envelopes) < 4:
-        return [check_signatures(e, config, names, identities, at, pool) for e in envelopes]
-    return list(pool.map(one, envelopes))
+        return [check_signatures(e, config, names, identities, at, pool, k)
+                for e, k in zip(envelopes, candidates, strict=True)]
+    return list(pool.map(one, envelopes, candidates))
 
 
 VersionLookup = Callable[[str, list[str]], dict[str, Version]]

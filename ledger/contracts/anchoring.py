@@ -9,7 +9,9 @@ entry becomes one leaf of the channel's Merkle log (see ledger.leaves).
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ledger.canonical import (
@@ -30,19 +32,87 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ENTRY_KEYS = {"key", "digest", "metadata", "previous"}
 
 
-def _size(metadata: dict[str, Any]) -> int:
+def _size(metadata: dict[str, Any], text: str | None = None) -> int:
     """A size of the canonical JSON of ``metadata`` that exceeds 4,096 exactly when its
     UTF-8 bytes do: the number of characters when there are at most 1,024 (then at most
-    4,096 bytes), else the number of bytes."""
-    text = flat_object_json(metadata)
+    4,096 bytes), else the number of bytes. ``text``: that canonical JSON, if known."""
+    if text is None:
+        text = flat_object_json(metadata)
     if text is None:
         return len(canonical_json(metadata))
     return len(text) if len(text) <= 1024 else len(text.encode())
 
 
-def _parse_entries(raw: str) -> list[dict[str, Any]]:
+# key, digest, metadata, previous of one checked entry, and the canonical JSON of its
+# metadata when the parse had it at hand (None: not known yet)
+_Entry = tuple[str, str, Any, "str | None", "str | None"]
+
+
+def _usual_entries(raw: str) -> list[_Entry] | None:
+    """The checked entries, each with the canonical JSON of its metadata (``{}`` where
+    it has none), when every entry has the usual shape (string key, digest and
+    previous, flat metadata, no other member) and passes every check of
+    ``_checked_entries``. Each entry's canonical text is assembled from its members'
+    and, when the whole equals ``raw``, ``raw`` is canonical and the parsed list is what
+    ``parse_canonical`` gives. One pass, and each metadata object encoded once (for the
+    size check and the state records). None otherwise, and ``_checked_entries``
+    decides (and raises what it raises)."""
     try:
-        entries = parse_canonical(raw.encode())
+        entries = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if type(entries) is not list or not 1 <= len(entries) <= MAX_ENTRIES:
+        return None
+    text = encode_string
+    is_digest = _DIGEST.fullmatch
+    seen: set[str] = set()
+    texts: list[str] = []
+    checked: list[_Entry] = []
+    for entry in entries:
+        if type(entry) is not dict or not entry.keys() <= _ENTRY_KEYS:
+            return None
+        key, digest = entry.get("key"), entry.get("digest")
+        if type(key) is not str or type(digest) is not str or key in seen \
+                or not is_digest(digest):
+            return None
+        try:
+            check_key(key)
+        except ContractError:
+            return None
+        seen.add(key)
+        member = f'{{"digest":{text(digest)},"key":{text(key)}'
+        if "metadata" in entry:
+            metadata = entry["metadata"]
+            meta = flat_object_json(metadata)
+            if meta is None or (metadata and _size(metadata, meta) > 4096):
+                return None
+            member = f'{member},"metadata":{meta}'
+        else:
+            metadata, meta = {}, "{}"
+        previous = None
+        if "previous" in entry:
+            previous = entry["previous"]
+            if type(previous) is not str or not is_digest(previous):
+                return None
+            member = f'{member},"previous":{text(previous)}'
+        texts.append(member)
+        checked.append((key, digest, metadata, previous, meta))
+    if "[" + "},".join(texts) + "}]" != raw:
+        return None
+    return checked
+
+
+def _parse_entries(raw: str) -> list[_Entry]:
+    data = raw.encode()  # text that is not Unicode fails here, as it always has
+    usual = _usual_entries(raw)
+    return usual if usual is not None else _checked_entries(data)
+
+
+def _checked_entries(data: bytes) -> list[_Entry]:
+    """The entries parsed by ``parse_canonical`` and checked one by one; the first
+    problem found is the ``ContractError`` raised."""
+    try:
+        entries = parse_canonical(data)
     except CanonicalJSONError as exc:
         raise ContractError(f"entries must be canonical JSON: {exc}") from None
     if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ENTRIES:
@@ -71,7 +141,8 @@ def _parse_entries(raw: str) -> list[dict[str, Any]]:
             metadata = entry["metadata"]
             if not isinstance(metadata, dict) or (metadata and _size(metadata) > 4096):
                 raise ContractError("metadata: an object of at most 4 KiB")
-    return entries
+    return [(e["key"], e["digest"], e.get("metadata", {}), e.get("previous"), None)
+            for e in entries]
 
 
 # key, digest, version, metadata, previous of one anchored entry
@@ -96,11 +167,13 @@ def _encode_documents(anchored: list[_Anchored], msp_id: str, tx_id: str,
 
 
 def _encode_assembled(anchored: list[_Anchored], msp_id: str, tx_id: str,
-                      timestamp: str) -> tuple[list[bytes], bytes] | None:
+                      timestamp: str, metadata_texts: Sequence[str | None] | None = None
+                      ) -> tuple[list[bytes], bytes] | None:
     """What ``_encode_documents`` returns, assembled from each member's canonical text
     in the members' sorted order (about a third of the cost), when every entry has the
     usual shape: a version in the exact integer range and flat metadata (key, digest and
-    previous are strings already). None otherwise, and ``_encode_documents`` decides
+    previous are strings already). ``metadata_texts``: the canonical JSON of each
+    entry's metadata, if known. None otherwise, and ``_encode_documents`` decides
     (and raises what it raises)."""
     text = encode_string
     try:
@@ -108,8 +181,10 @@ def _encode_assembled(anchored: list[_Anchored], msp_id: str, tx_id: str,
         record_tail = f',"timestamp":{text(timestamp)},"tx_id":{text(tx_id)},"version":'
         records: list[bytes] = []
         entries: list[str] = []
-        for key, digest, version, metadata, previous in anchored:
-            meta = flat_object_json(metadata)
+        for index, (key, digest, version, metadata, previous) in enumerate(anchored):
+            meta = metadata_texts[index] if metadata_texts is not None else None
+            if meta is None:
+                meta = flat_object_json(metadata)
             if meta is None or type(version) is not int or \
                     not -MAX_SAFE_INTEGER <= version <= MAX_SAFE_INTEGER:
                 return None
@@ -134,11 +209,10 @@ class AnchoringContract(Contract):
         timestamp = format_time(ctx.stub.timestamp)
         # One read of committed state for the whole batch (reads, and so the read set,
         # are the same as reading key by key).
-        currents = ctx.stub.get_multiple_states([entry["key"] for entry in entries])
+        currents = ctx.stub.get_multiple_states([entry[0] for entry in entries])
         anchored: list[_Anchored] = []
-        for entry, current_raw in zip(entries, currents, strict=True):
-            key = entry["key"]
-            previous = entry.get("previous")
+        for (key, digest, metadata, previous, _), current_raw in zip(entries, currents,
+                                                                     strict=True):
             if current_raw is None:
                 if previous is not None:
                     raise ContractError(f"{key}: no earlier version to follow")
@@ -152,9 +226,9 @@ class AnchoringContract(Contract):
                 if msp_id != current["msp_id"]:
                     raise ContractError(f"{key}: only {current['msp_id']} may add versions")
                 version = current["version"] + 1
-            anchored.append((key, entry["digest"], version, entry.get("metadata", {}),
-                             previous))
-        encoded = _encode_assembled(anchored, msp_id, tx_id, timestamp) or \
+            anchored.append((key, digest, version, metadata, previous))
+        metadata_texts = [entry[4] for entry in entries]
+        encoded = _encode_assembled(anchored, msp_id, tx_id, timestamp, metadata_texts) or \
             _encode_documents(anchored, msp_id, tx_id, timestamp)
         records, event = encoded
         put_state = ctx.stub.put_state

@@ -395,12 +395,14 @@ def run(options: Options) -> Report:
         data = entries_csv(0, rows)
         progress(f"bench records: importing {rows:,} archive entries (signed, anchored)")
         marks: list[tuple[float, int]] = []
+        cpu0 = os.times()
         t0 = time.perf_counter()
         report = ArchiveImport(desk.registry, reviewer=Actor("bench", "reviewer", "EDU11"),
                                workers=CORES,
                                progress=lambda done, total: marks.append(
                                    (time.perf_counter(), done))).run(data)
         took = time.perf_counter() - t0
+        cpu1 = os.times()
         assert report.ok and report.anchored == rows, report.errors[:3]
         figures.import_seconds = took
         figures.import_rows = rows
@@ -408,11 +410,16 @@ def run(options: Options) -> Report:
         # Phases from the progress marks: parse; check and sign (the ledger transactions
         # of the batches built meanwhile overlap it); the rest (the last batch's ledger
         # transaction, the activations still running, the one write).
+        own = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+        workers = (cpu1.children_user + cpu1.children_system
+                   - cpu0.children_user - cpu0.children_system)
         after_parse = next((t for t, d in marks if d >= rows), t0) - t0
         after_build = next((t for t, d in marks if d >= 2 * rows), t0) - t0
         figures.import_phases = (f"parse {after_parse:.1f} s, check + sign (anchoring "
                                  f"overlapped) {after_build - after_parse:.1f} s, last "
-                                 f"anchoring + activation + write {took - after_build:.1f} s")
+                                 f"anchoring + activation + write {took - after_build:.1f} s; "
+                                 f"CPU: this process {own:.1f} s, signing workers "
+                                 f"{workers:.1f} s")
         progress(f"bench records: {rows:,} imported in {took:.1f} s ({figures.import_phases})")
 
     table = [

@@ -5,6 +5,7 @@ read back exactly."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -132,3 +133,33 @@ def test_sealing_many_versions_looks_the_data_key_up_once(
     monkeypatch.setattr(keys, "unwrap_sm4", counted)
     rows = desk.store.row_values(records)
     assert len(lookups) == 1 and all(r["sealed"] and r["envelope"] is None for r in rows)
+
+
+def test_migration_0018_keeps_the_rows_written_before_it(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from edutrust.database import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0017_oauth_revoked_access_tokens")
+    values = {"id": "r-1", "type": "archive_entry", "state": "active", "org": "S001",
+              "kind": "person", "ref": "p-1", "digest": "ab" * 32,
+              "envelope": "sm4gcm.records.1.AAAA", "at": "2026-11-28 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO records_versions (record_id, version, type, state, issuer_org, "
+            "subject_kind, subject_ref, digest, envelope, created_at, updated_at) VALUES "
+            "(:id, 1, :type, :state, :org, :kind, :ref, :digest, :envelope, :at, :at)"),
+            values)
+    command.upgrade(alembic_config(engine), "head")
+    with engine.begin() as conn:
+        kept = conn.execute(text("SELECT envelope, sealed, subject_ref FROM records_versions")
+                            ).one()
+        assert tuple(kept) == ("sm4gcm.records.1.AAAA", None, "p-1")
+        conn.execute(text("UPDATE records_versions SET envelope = NULL, sealed = :b"),
+                     {"b": b"\x01sealed"})   # the new form fits the migrated table
+    # Going back refuses while a row is sealed to bytes (it would be lost).
+    with pytest.raises(RuntimeError, match="sealed to bytes"):
+        command.downgrade(alembic_config(engine), "0017_oauth_revoked_access_tokens")
+    engine.dispose()

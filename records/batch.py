@@ -76,12 +76,16 @@ class BatchRef:
         try:
             size, index, path = doc["size"], doc["index"], doc["path"]
             if (type(size) is not int or type(index) is not int or not isinstance(path, list)
-                    or len(path) > MAX_PATH or not all(isinstance(h, str) for h in path)):
+                    or len(path) > MAX_PATH):
                 raise ValueError
-            batch = cls(size, index, tuple(path))
-            batch.hashes()
+            for text in path:
+                if not isinstance(text, str):
+                    raise ValueError
+            hashes = [_path_hash(text) for text in path]   # checked here, used by verify
         except (KeyError, TypeError, ValueError):   # binascii.Error is a ValueError
             raise MalformedRecord("malformed batch member") from None
+        batch = cls(size, index, tuple(path))
+        object.__setattr__(batch, "_hashes", hashes)
         return batch
 
 

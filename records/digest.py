@@ -21,7 +21,7 @@ import base64
 import binascii
 import copy
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from crypto.sm3 import hmac_sm3, sm3
@@ -71,9 +71,10 @@ def expand(pattern: str, document: Any) -> list[tuple[str | int, ...]]:
         found: list[tuple[Any, tuple[str | int, ...]]] = []
         for node, path in paths:
             if isinstance(node, dict):
-                names: Iterable[str] = sorted(node) if step == WILDCARD else (
-                    [step] if step in node else [])
-                found.extend((node[n], (*path, n)) for n in names)
+                if step == WILDCARD:
+                    found.extend((node[n], (*path, n)) for n in sorted(node))
+                elif step in node:
+                    found.append((node[step], (*path, step)))
             elif isinstance(node, list):
                 if step == WILDCARD:
                     found.extend((item, (*path, i)) for i, item in enumerate(node))
@@ -84,7 +85,7 @@ def expand(pattern: str, document: Any) -> list[tuple[str | int, ...]]:
 
 
 def pointer(path: Sequence[str | int]) -> str:
-    return "".join("/" + _escape(str(p)) for p in path)
+    return "".join(["/" + _escape(str(p)) for p in path])
 
 
 def salted_value(salt: bytes, at: str, value: Any) -> str:
@@ -93,28 +94,25 @@ def salted_value(salt: bytes, at: str, value: Any) -> str:
                                     + canonical_json(value)).hex()
 
 
-def _json_copy(value: Any) -> Any:
-    """A copy of a JSON value whose containers are new (strings and numbers are
-    immutable and shared): what ``copy.deepcopy`` gives, without its bookkeeping."""
-    if type(value) is dict:
-        return {k: _json_copy(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_json_copy(v) for v in value]
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    return copy.deepcopy(value)
-
-
 def salt_core(core: dict[str, Any], patterns: Sequence[str], salt: bytes) -> dict[str, Any]:
     """A copy of ``core`` with each person-linked value replaced by its salted form.
     Shorter patterns are applied first, so a value inside one already salted is not
-    visited again."""
-    salted = _json_copy(core)
+    visited again. Only the containers on the way to a salted value are copied (the
+    rest is shared with ``core``, which is never changed): a record has a handful of
+    person-linked values and verification salts every record it checks."""
+    salted = dict(core)
+    fresh = {id(salted)}   # the containers copied so far (alive: they are in ``salted``)
     for pattern in sorted(patterns, key=lambda p: (p.count("/"), p)):
         for path in expand(pattern, salted):
             parent: Any = salted
             for step in path[:-1]:
-                parent = parent[step]
+                child = parent[step]
+                if id(child) not in fresh:
+                    child = dict(child) if type(child) is dict else (
+                        list(child) if type(child) is list else copy.copy(child))
+                    fresh.add(id(child))
+                    parent[step] = child
+                parent = child
             parent[path[-1]] = salted_value(salt, pointer(path), parent[path[-1]])
     return salted
 

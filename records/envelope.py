@@ -14,13 +14,13 @@ import base64
 import binascii
 import datetime as dt
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from records.batch import BatchRef
 from records.digest import core_digest, decode_salt, encode_salt
 from records.errors import MalformedRecord
-from records.lifecycle import State, Transition
+from records.lifecycle import State, Transition, state_named
 from records.schema import schema_by_id, validate_envelope
 from records.timestamps import format_timestamp, parse_timestamp
 
@@ -257,7 +257,17 @@ class Record:
         return next((p for p in self.proofs if p.purpose == purpose), None)
 
     def with_changes(self, **changes: Any) -> Record:
-        return replace(self, **changes)
+        """``dataclasses.replace(self, **changes)`` without its per-field work (a record
+        has no ``__post_init__`` and nothing derived from its members): a copy of the
+        members with ``changes`` set. Bulk work makes two new versions per record."""
+        if not changes.keys() <= _RECORD_FIELDS:
+            unknown = sorted(changes.keys() - _RECORD_FIELDS)
+            raise TypeError(f"Record has no field {unknown[0]!r}")
+        copy = object.__new__(Record)
+        members = copy.__dict__
+        members.update(self.__dict__)
+        members.update(changes)
+        return copy
 
     # -- JSON ------------------------------------------------------------------------------
     def to_json(self, *, include_salt: bool = True) -> dict[str, Any]:
@@ -298,7 +308,7 @@ class Record:
                 status=StatusSlot(doc["status"]["list"], doc["status"]["index"]),
                 content=doc["content"],
                 salt=None if doc["salt"] is None else decode_salt(doc["salt"]),
-                digest=doc["digest"], state=State(doc["state"]),
+                digest=doc["digest"], state=state_named(doc["state"]),
                 proofs=tuple(Proof.from_json(p) for p in doc["proofs"]),
                 review=None if doc["review"] is None else Review.from_json(doc["review"]),
                 lifecycle=tuple(Transition.from_json(t) for t in doc["lifecycle"]),
@@ -306,3 +316,6 @@ class Record:
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedRecord(f"malformed record envelope: {exc}") from None
         return record
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(Record))

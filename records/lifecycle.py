@@ -65,6 +65,14 @@ LIVE = frozenset({State.ACTIVE, State.SUSPENDED})
 # States from which an amendment (a new version) may start.
 AMENDABLE = frozenset({State.RETURNED, State.ACTIVE, State.SUSPENDED})
 FINAL = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
+_BY_VALUE: dict[str, State] = {s.value: s for s in State}
+
+
+def state_named(value: Any) -> State:
+    """``State(value)``, by a dictionary lookup for a string (every envelope names a state
+    per lifecycle entry; the enum's own lookup costs several times more)."""
+    found = _BY_VALUE.get(value) if type(value) is str else None
+    return found if found is not None else State(value)
 
 
 def check_transition(current: State, target: State) -> None:
@@ -121,7 +129,14 @@ class Transition:
         # of every entry more than once.
         cached: bytes | None = self.__dict__.get("_signed_bytes")
         if cached is None:
-            cached = _assembled(self, whole=False) or canonical_json(self.statement())
+            texts = _statement_texts(self)
+            if texts is None:
+                cached = canonical_json(self.statement())
+            else:
+                # The pieces are kept too: the entry's hash is the same text with the
+                # batch and signature members added.
+                object.__setattr__(self, "_statement_texts", texts)
+                cached = "".join(texts).encode()
             object.__setattr__(self, "_signed_bytes", cached)
         return cached
 
@@ -136,16 +151,15 @@ class Transition:
         and, for the entry before anchoring, the ``lifecycle`` member of the anchor."""
         cached: str | None = self.__dict__.get("_hash")
         if cached is None:
-            cached = sm3(_assembled(self, whole=True)
-                         or canonical_json(self.to_json())).hex()
+            cached = sm3(_whole_bytes(self) or canonical_json(self.to_json())).hex()
             object.__setattr__(self, "_hash", cached)
         return cached
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Transition:
         try:
-            return cls(int(doc["seq"]), State(doc["from"]) if doc["from"] else None,
-                       State(doc["to"]), str(doc["record"]), int(doc["version"]),
+            return cls(int(doc["seq"]), state_named(doc["from"]) if doc["from"] else None,
+                       state_named(doc["to"]), str(doc["record"]), int(doc["version"]),
                        str(doc["digest"]), str(doc["actor"]), str(doc["role"]),
                        str(doc["org"]), str(doc["kid"]), parse_timestamp(doc["at"]),
                        doc["comment"], doc["previous"],
@@ -190,42 +204,57 @@ def _safe_int(value: object) -> bool:
     return type(value) is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
 
 
-def _assembled(entry: Transition, *, whole: bool) -> bytes | None:
-    """``canonical_json(entry.statement())`` (or, ``whole``, of ``entry.to_json()``)
-    assembled from each member's JSON text in sorted member order, when every member
-    has its usual type (strings, safe integers, null where allowed); None otherwise,
-    and the general encoder decides. Entries are hashed and signed in bulk, and this
-    skips walking each one's document to check it."""
-    q = _quote
-    texts = (entry.actor, entry.record, entry.digest, entry.role, entry.org, entry.kid)
-    if (not all(type(t) is str for t in texts) or not _safe_int(entry.seq)
-            or not _safe_int(entry.version) or type(entry.target) is not State
-            or not (entry.source is None or type(entry.source) is State)
-            or not (entry.comment is None or type(entry.comment) is str)
-            or not (entry.previous is None or type(entry.previous) is str)):
+def _whole_bytes(entry: Transition) -> bytes | None:
+    """``canonical_json(entry.to_json())`` assembled from each member's JSON text in
+    sorted member order (the statement's pieces, kept by ``signed_bytes`` or made here,
+    with the batch and signature members between them), when every member has its usual
+    type (strings, safe integers, null where allowed); None otherwise, and the general
+    encoder decides. Entries are hashed and signed in bulk, and this skips walking each
+    one's document to check it."""
+    texts = entry.__dict__.get("_statement_texts") or _statement_texts(entry)
+    if texts is None:
         return None
-    parts = ['{"actor":', q(entry.actor), ',"at":', q(format_timestamp(entry.at))]
-    batch = entry.batch if whole else None
+    head, middle, tail = texts
+    batch_text = ""
+    batch = entry.batch
     if batch is not None:
         path = batch.path
         if (not _safe_int(batch.index) or not _safe_int(batch.size)
                 or type(path) is not tuple or not all(type(h) is str for h in path)):
             return None
-        parts += [',"batch":{"index":', str(batch.index), ',"path":[',
-                  ",".join(map(q, path)), '],"size":', str(batch.size), "}"]
-    parts += [',"comment":', "null" if entry.comment is None else q(entry.comment),
-              ',"digest":', q(entry.digest),
-              ',"from":', "null" if entry.source is None else q(entry.source.value),
-              ',"kid":', q(entry.kid), ',"org":', q(entry.org),
-              ',"previous":', "null" if entry.previous is None else q(entry.previous),
-              ',"record":', q(entry.record), ',"role":', q(entry.role),
-              ',"seq":', str(entry.seq)]
-    if whole:
-        if type(entry.signature) is not bytes:
-            return None
-        parts += [',"signature":', q(_b64(entry.signature))]
-    parts += [',"to":', q(entry.target.value), ',"version":', str(entry.version), "}"]
-    return "".join(parts).encode("utf-8")
+        batch_text = (f',"batch":{{"index":{batch.index},"path":[{",".join(map(_quote, path))}]'
+                      f',"size":{batch.size}}}')
+    if type(entry.signature) is not bytes:
+        return None
+    return (f'{head}{batch_text}{middle},"signature":{_quote(_b64(entry.signature))}'
+            f'{tail}').encode()
+
+
+def _statement_texts(entry: Transition) -> tuple[str, str, str] | None:
+    """``canonical_json(entry.statement())`` as text in three pieces, split where the
+    whole entry's ``batch`` and ``signature`` members go (after ``at``, after ``seq``);
+    None unless every member has its usual type. (A ``State`` is a ``str``: quoting the
+    member quotes its value.)"""
+    q, top = _quote, MAX_SAFE_INTEGER
+    seq, version, source = entry.seq, entry.version, entry.source
+    comment, previous = entry.comment, entry.previous
+    if not (type(entry.actor) is str and type(entry.record) is str
+            and type(entry.digest) is str and type(entry.role) is str
+            and type(entry.org) is str and type(entry.kid) is str
+            and type(seq) is int and -top <= seq <= top
+            and type(version) is int and -top <= version <= top
+            and type(entry.target) is State
+            and (source is None or type(source) is State)
+            and (comment is None or type(comment) is str)
+            and (previous is None or type(previous) is str)):
+        return None
+    return (f'{{"actor":{q(entry.actor)},"at":{q(format_timestamp(entry.at))}',
+            f',"comment":{"null" if comment is None else q(comment)}'
+            f',"digest":{q(entry.digest)},"from":{"null" if source is None else q(source)}'
+            f',"kid":{q(entry.kid)},"org":{q(entry.org)}'
+            f',"previous":{"null" if previous is None else q(previous)}'
+            f',"record":{q(entry.record)},"role":{q(entry.role)},"seq":{seq}',
+            f',"to":{q(entry.target)},"version":{version}}}')
 
 
 def next_transition(history: Sequence[Transition], target: State, *, record: str,

@@ -273,8 +273,8 @@ def validated_path(certificate: Certificate, intermediates: Sequence[Certificate
     path found once for the same certificate, intermediates and roots is reused at any
     ``at`` within every certificate's validity period, when it was the only possible
     path (otherwise, and for every failure, ``validate`` runs again)."""
-    key = (certificate.der(), tuple(c.der() for c in intermediates),
-           tuple(c.der() for c in roots))
+    key = (certificate.der(), tuple([c.der() for c in intermediates]),
+           tuple([c.der() for c in roots]))
     cached: _ValidPath | None = _PATHS.get(key)
     if cached is not None and cached.not_before <= at <= cached.not_after:
         return list(cached.path)

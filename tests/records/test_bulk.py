@@ -296,3 +296,18 @@ def test_pool_workers_run_at_a_lower_priority_than_the_caller(desk: Desk) -> Non
         seen = list(pool.map_chunks(_own_niceness, [0]))
     assert seen == [min(mine + WORKER_NICENESS, 19)]
     assert os.nice(0) == mine   # the caller's own priority is unchanged
+
+
+def test_a_changed_record_equals_dataclasses_replace_and_leaves_the_original(
+        desk: Desk) -> None:
+    from dataclasses import replace
+
+    [record] = built(desk, "p-with-changes", 1)
+    changed = record.with_changes(state=State.ACTIVE, lifecycle=record.lifecycle[:2])
+    assert changed == replace(record, state=State.ACTIVE, lifecycle=record.lifecycle[:2])
+    assert type(changed) is Record and changed is not record
+    assert record.state is State.APPROVED and len(record.lifecycle) == 4
+    with pytest.raises(TypeError):
+        record.with_changes(stat=State.ACTIVE)
+    with pytest.raises(AttributeError):   # still frozen
+        changed.state = State.DRAFT   # type: ignore[misc]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from crypto.sm3 import hmac_sm3, sm3
 from records.canonical import canonical_json
-from records.digest import core_digest, expand, new_salt, salt_core, salted_value
+from records.digest import core_digest, expand, new_salt, pointer, salt_core, salted_value
 
 CORE: dict[str, Any] = {
     "id": "0f8e0a53-5f42-4a4e-9f3b-0c8a4b0d1e21",
@@ -67,3 +70,52 @@ def test_worked_example_of_the_docs() -> None:
         "hmac-sm3:0f4d3efffaa8c32b1dd82a2cd8658d48e515f537bc715c8d293a48214195b825")
     assert core_digest(core, ["/subject/ref"], salt) == (
         "ec0913a4c45e64d6af116c882c3d2dc7052bcbad9e147d321cb5afb9c078fdb8")
+
+
+def _salted_by_copying_everything(core: dict[str, Any], patterns: list[str],
+                                  salt: bytes) -> dict[str, Any]:
+    """The construction as specified: salt a deep copy, shorter patterns first."""
+    salted = copy.deepcopy(core)
+    for pattern in sorted(patterns, key=lambda p: (p.count("/"), p)):
+        for path in expand(pattern, salted):
+            parent: Any = salted
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]] = salted_value(salt, pointer(path), parent[path[-1]])
+    return salted
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10) | st.sampled_from(["a", "张三", ""]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["a", "b", "name", "*"]), inner, max_size=3),
+    max_leaves=12)
+_PATTERNS = st.lists(st.sampled_from(
+    ["/subject/ref", "/content", "/content/a", "/content/*", "/content/*/name",
+     "/content/a/*", "/content/a/0", "/content/b/*/name", "/content/~1", "/content/*/*"]),
+    max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, _PATTERNS)
+def test_salting_copies_only_what_it_changes_and_gives_the_specified_core(
+        content: Any, patterns: list[str]) -> None:
+    core = {"subject": {"kind": "person", "ref": "p-1", "org": "S001"}, "content": content}
+    before = copy.deepcopy(core)
+    salt = bytes(range(32))
+    salted = salt_core(core, patterns, salt)
+    assert canonical_json(salted) == canonical_json(
+        _salted_by_copying_everything(core, patterns, salt))
+    assert core == before   # the input is not modified
+
+
+def test_a_container_shared_by_two_members_is_salted_at_one_place_only() -> None:
+    shared = {"name": "张三"}
+    core = {"content": {"recipient": shared, "author": shared, "list": [shared, shared]}}
+    salted = salt_core(core, ["/content/recipient/name", "/content/list/1/name"],
+                       bytes(range(32)))
+    assert salted["content"]["author"] == {"name": "张三"}
+    assert salted["content"]["list"][0] == {"name": "张三"}
+    assert salted["content"]["recipient"]["name"].startswith("hmac-sm3:")
+    assert salted["content"]["list"][1]["name"].startswith("hmac-sm3:")
+    assert shared == {"name": "张三"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 
@@ -132,6 +133,25 @@ def test_an_entrys_signed_bytes_and_hash_are_the_general_encoders(entry: Transit
     else:
         with pytest.raises(whole):
             entry.hash()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_entries())
+def test_an_entrys_hash_does_not_depend_on_its_signed_bytes_being_known(
+        entry: Transition) -> None:
+    """``signed_bytes`` keeps the statement's pieces for ``hash``: either order gives
+    the general encoder's answers."""
+    whole = _general(entry.to_json())
+    for first_signed in (False, True):
+        fresh = dataclasses.replace(entry)
+        if first_signed:
+            with contextlib.suppress(UnicodeEncodeError, CanonicalFormError):
+                fresh.signed_bytes()
+        if isinstance(whole, bytes):
+            assert fresh.hash() == sm3(whole).hex()
+        else:
+            with pytest.raises(whole):
+                fresh.hash()
 
 
 def test_an_entry_with_a_lone_surrogate_or_an_odd_member_type_is_encoded_as_before() -> None:

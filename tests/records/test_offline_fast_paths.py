@@ -1,5 +1,5 @@
 """What offline verification keeps per exact input (batch path hashes, batch statements,
-the parsed checkpoint note, snapshot leaves, proofs) and its faster paths (nullable and
+the parsed checkpoint note, snapshot leaves, snapshots, proofs) and its faster paths (nullable and
 integer schema members, the prebuilt JSON encoder) give the answers of the general paths:
 a verifier that has seen a good bundle still rejects any changed byte of a bundle that
 reaches those parts, and still accepts the good one afterwards."""
@@ -21,11 +21,18 @@ from ledger.errors import LedgerError, MalformedNote
 from ledger.merkle import ConsistencyProof, InclusionProof
 from records import batch as batches
 from records.batch import BatchRef
-from records.bundle import _consistency_proof, _inclusion_proof, verify_bundle
+from records.bundle import (
+    _consistency_proof,
+    _inclusion_proof,
+    _status_snapshot,
+    verify_bundle,
+)
 from records.canonical import _encode, _plain, canonical_json
 from records.compiled_schema import compile_schema
-from records.errors import CanonicalFormError
+from records.errors import CanonicalFormError, MalformedRecord, StatusListError
+from records.lifecycle import State, state_named
 from records.registry import NewRecord
+from records.status import StatusSnapshot
 from records.verification import Overall, TrustAnchors
 from tests.records.conftest import REVIEWER, SCHOOL, Desk
 from tests.records.test_batch_signatures import approved
@@ -138,6 +145,78 @@ def test_changed_snapshot_leaves_and_proofs_are_caught_after_good_ones(
             bytes(raw)).decode()
         assert _overall(forged, anchors) is Overall.INVALID
     assert _overall(good, anchors) is Overall.VALID
+
+
+def _same_base64(value: Any, changed: Any) -> bool:
+    """Whether two texts are base64 (standard or URL-safe) of the same bytes: their last
+    characters may differ in bits that encode nothing."""
+    import base64
+    import binascii
+
+    if not (isinstance(value, str) and isinstance(changed, str)) or value == changed:
+        return False
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            if decode(value + "=" * (-len(value) % 4)) == decode(
+                    changed + "=" * (-len(changed) % 4)):
+                return True
+        except (binascii.Error, ValueError):
+            continue
+    return False
+
+
+def test_every_changed_member_of_a_snapshot_is_caught_after_a_good_one(
+        bundles: list[dict[str, Any]], anchors: dict[str, Any]) -> None:
+    good = bundles[0]
+    assert _overall(good, anchors) is Overall.VALID   # its two snapshots are now kept
+    for purpose in ("revocation", "suspension"):
+        snapshot = good["status"][purpose]["snapshot"]
+        for member, value in snapshot.items():
+            changes: list[Any] = [None, "x" if isinstance(value, int) else 1]
+            if isinstance(value, int):
+                changes.append(value + 1)
+            else:
+                changes += [value[:position] + _other_char(value[position])
+                            + value[position + 1:] for position in range(len(value))]
+            for changed in changes:
+                if _same_base64(value, changed):
+                    continue   # a change in the last character's padding bits only
+                forged = copy.deepcopy(good)
+                forged["status"][purpose]["snapshot"][member] = changed
+                assert _overall(forged, anchors) is not Overall.VALID, (purpose, member,
+                                                                        changed)
+    assert _overall(good, anchors) is Overall.VALID
+
+
+def test_a_kept_snapshot_is_the_parsed_one_of_exactly_typed_members(
+        bundles: list[dict[str, Any]]) -> None:
+    doc = bundles[0]["status"]["revocation"]["snapshot"]
+    assert _status_snapshot(doc) == StatusSnapshot.from_json(doc)
+    assert _status_snapshot(copy.deepcopy(doc)) is _status_snapshot(doc)
+    for value in (True, float(doc["sequence"])):   # parsed as before, never kept
+        odd = {**doc, "sequence": value}
+        assert _status_snapshot(odd) == StatusSnapshot.from_json(odd)
+        assert _status_snapshot(odd) is not _status_snapshot(odd)
+    for bad in ({**doc, "size": True}, {**doc, "size": float(doc["size"])},
+                {**doc, "valid_from": "2026-01-01"},
+                {**doc, "extra": 1}, {k: v for k, v in doc.items() if k != "kid"}):
+        for _ in range(2):   # a snapshot that does not parse fails every time
+            with pytest.raises((StatusListError, MalformedRecord)):
+                _status_snapshot(bad)
+
+
+@pytest.mark.parametrize("value", [*State, *(s.value for s in State), "", "Active",
+                                   "active ", 1, None, ["draft"]])
+def test_a_state_is_named_as_the_enum_names_it(value: Any) -> None:
+    try:
+        expected: State | type[Exception] = State(value)
+    except Exception as exc:   # the type is what the lookup must raise too
+        expected = type(exc)
+    if isinstance(expected, State):
+        assert state_named(value) is expected
+    else:
+        with pytest.raises(expected):
+            state_named(value)
 
 
 def test_kept_proofs_are_those_of_exactly_typed_members() -> None:

@@ -324,20 +324,6 @@ def check_content(job: tuple[str, int, Any], signers: Signers | None = None
     return None
 
 
-# How much lower the workers' scheduling priority is than the calling process's.
-WORKER_NICENESS = 5
-
-
-def _yield_to_caller() -> None:
-    """A worker's start: lower its priority so that the calling process, which feeds the
-    workers, sends the ledger transactions and writes the results (the bulk job's
-    critical path), gets a core whenever it can run; the workers take the rest. With a
-    worker per core, three processes share the cores, and at equal priority the caller
-    got about two thirds of one."""
-    with contextlib.suppress(OSError):   # a platform that refuses changes nothing
-        os.nice(WORKER_NICENESS)
-
-
 def _run_chunk(fn: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     return [fn(item) for item in items]
 
@@ -375,8 +361,7 @@ class SigningPool:
                 _INHERITED_SEALER.append(self.seal)
             # Workers start on the first submit and inherit _INHERITED as it is now.
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_yield_to_caller)
+                self.workers, mp_context=multiprocessing.get_context("fork"))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

@@ -279,25 +279,6 @@ def test_an_import_leaves_nothing_for_the_cyclic_collector(desk: Desk) -> None:
         gc.enable()
 
 
-def _own_niceness(_chunk: list[int], signers: Any = None) -> list[int]:
-    import os
-
-    return [os.nice(0)]
-
-
-def test_pool_workers_run_at_a_lower_priority_than_the_caller(desk: Desk) -> None:
-    import os
-
-    from records.bulk import WORKER_NICENESS, SigningPool
-
-    mine = os.nice(0)
-    with SigningPool({}, workers=2) as pool:
-        assert pool.forks
-        seen = list(pool.map_chunks(_own_niceness, [0]))
-    assert seen == [min(mine + WORKER_NICENESS, 19)]
-    assert os.nice(0) == mine   # the caller's own priority is unchanged
-
-
 def test_a_changed_record_equals_dataclasses_replace_and_leaves_the_original(
         desk: Desk) -> None:
     from dataclasses import replace

@@ -17,25 +17,14 @@ class Base(DeclarativeBase):
     """Tables owned by the composition root (platform keys, ...)."""
 
 
-# SQLite page size of new databases. A sealed record envelope (about 6.5 KB) then fits
-# in its table page instead of spilling into two overflow pages of the default 4 KiB,
-# and large ledger payloads need half the overflow pages: a 60,000-row records insert
-# took about 12% less time.
-SQLITE_PAGE_SIZE = 8192
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout on every connection,
-    and a new SQLite database 8 KiB pages (``SQLITE_PAGE_SIZE``)."""
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            # Only a database without pages yet takes it (before WAL is switched on);
-            # an existing one keeps its page size.
-            cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=FULL")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import stat
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -129,25 +128,3 @@ def test_migrations_match_the_models_exactly(settings: Settings) -> None:
                                  IdpBase.metadata, RecordsBase.metadata])
     engine.dispose()
     assert diff == []
-
-
-def test_a_new_sqlite_database_gets_large_pages_and_an_existing_one_keeps_its_own(
-        tmp_path: Path) -> None:
-    import sqlite3
-
-    from edutrust.database import SQLITE_PAGE_SIZE, make_engine
-
-    def page_size(path: Path) -> int:
-        engine = make_engine(f"sqlite:///{path}")
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x)")
-            size = conn.exec_driver_sql("PRAGMA page_size").scalar_one()
-        engine.dispose()
-        return int(size)
-
-    assert SQLITE_PAGE_SIZE == 8192 and page_size(tmp_path / "new.db") == 8192
-    old = sqlite3.connect(tmp_path / "old.db")   # made before: default pages, WAL
-    old.execute("PRAGMA journal_mode=WAL")
-    old.execute("CREATE TABLE t (x)")
-    old.close()
-    assert page_size(tmp_path / "old.db") == 4096

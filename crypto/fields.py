@@ -83,6 +83,8 @@ class FieldCipher:
     """Seal and open field values under a rotating SM4 data key."""
 
     def __init__(self, keys: DataKeySource, key_id: str, index_key_id: str) -> None:
+        if not 0 < len(key_id.encode()) < 256:
+            raise ValueError("a field key id is 1 to 255 bytes (binary tokens name it)")
         self._keys = keys
         self._key_id = key_id
         self._index_key_id = index_key_id

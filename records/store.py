@@ -168,7 +168,8 @@ def compact_member(item: dict[str, Any], record_id: str, version: int,
     """A lifecycle entry's or proof's JSON in the stored form: without ``record``,
     ``version`` and ``digest`` where they are these (the record it is stored in)."""
     own = {"record": record_id, "version": version, "digest": digest}
-    return {k: v for k, v in item.items() if k not in own or v != own[k]}
+    return {k: v for k, v in item.items()
+            if k not in own or type(v) is not type(own[k]) or v != own[k]}
 
 
 def stored_json(doc: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +180,8 @@ def stored_json(doc: dict[str, Any]) -> dict[str, Any]:
     for member in ("lifecycle", "proofs"):
         for item in doc[member]:
             for name, value in own.items():
-                if name in item and item[name] == value:
+                if name in item and type(item[name]) is type(value) \
+                        and item[name] == value:
                     del item[name]
     return doc
 
@@ -318,7 +320,12 @@ class RecordStore:
         elif row.envelope is None:
             raise RecordsError(f"record {row.record_id} version {row.version} has no "
                                f"envelope")
-        elif self._sealer is not None and not row.envelope.startswith("{"):
+        elif self._sealer is not None:
+            # A store that seals never wrote an envelope in clear: one there was put
+            # there by someone else, and nothing vouches for it.
+            if row.envelope.startswith("{"):
+                raise RecordsError(f"record {row.record_id} version {row.version} is "
+                                   f"stored in clear although this store seals")
             text = self._sealer.open(row.envelope, aad)   # sealed to text, before bytes
         else:
             text = row.envelope

@@ -158,6 +158,13 @@ def test_binary_values_sealed_before_rotation_or_pinned_still_open(
         fields.open_bytes(relabelled, b"p:1:phone")
 
 
+def test_a_field_key_id_must_fit_a_binary_token(keys: SoftwareKeyProvider) -> None:
+    for key_id in ("", "k" * 256):
+        with pytest.raises(ValueError):
+            FieldCipher(keys, key_id, "pii-index")
+    assert FieldCipher(keys, "k" * 255, "pii-index") is not None
+
+
 @pytest.mark.parametrize("token", [b"", b"\x01", b"\x02\x03pii\x00\x00\x00\x01" + bytes(28),
                                    b"\x01\x03pij\x00\x00\x00\x01" + bytes(28),
                                    b"\x01\x05other\x00\x00\x00\x01" + bytes(28),

@@ -25,7 +25,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Rows sealed to bytes cannot go back to the text column without the data key:
-    # refuse rather than lose them.
+    # refuse rather than lose them. (A store without a field cipher, which edutrust
+    # never runs, would also have written envelopes in the compact stored form, which
+    # the code before this revision does not read.)
     bind = op.get_bind()
     count = bind.execute(sa.text(
         "SELECT COUNT(*) FROM records_versions WHERE sealed IS NOT NULL")).scalar_one()

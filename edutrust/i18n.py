@@ -200,6 +200,12 @@ CATALOG: dict[str, dict[str, str]] = {
                              "en": "{org} is not a registered organisation that may review "
                                    "archive entries"},
     "records.import_failed": {"zh": "导入失败：{reason}", "en": "import failed: {reason}"},
+    "records.org_added": {"zh": "已登记存证机构 {org}（密钥 {kid}）",
+                          "en": "records organisation {org} registered (key {kid})"},
+    "records.org_refused": {"zh": "无法登记机构 {org}：{reason}",
+                            "en": "cannot register organisation {org}: {reason}"},
+    "records.bad_region": {"zh": "地区 {region} 不是两位省级行政区划代码",
+                           "en": "region {region} is not a 2-digit province code"},
     "records.import_progress": {"zh": "导入档案条目", "en": "importing archive entries"},
     "records.import_done": {"zh": "导入完成：共 {rows} 行，新建 {created}，未变 {unchanged}，"
                                   "上链 {anchored}，待审核 {awaiting}",

@@ -36,6 +36,18 @@ if TYPE_CHECKING:
     from records.verification import TrustAnchors
 
 
+def _kinds() -> list[str]:
+    from records.issuers import KINDS
+
+    return list(KINDS)
+
+
+def _record_types() -> list[str]:
+    from records.schema import RECORD_TYPES
+
+    return list(RECORD_TYPES)
+
+
 @click.group()
 def records() -> None:
     """Records: bulk import, trust anchors, offline verification (存证)."""
@@ -199,3 +211,74 @@ def _require_reviewer(registry: Any, reviewer: str) -> None:
         registry.issuers.require(reviewer, reviews="archive_entry")
     except RecordsError:
         raise CliError("records.bad_reviewer", org=reviewer) from None
+
+
+_REGION = r"[0-9]{2}"
+
+
+@records.command("org-add")
+@click.argument("code")
+@click.option("--name", required=True, help="the organisation's name (on its certificate)")
+@click.option("--kind", required=True, type=click.Choice(_kinds()),
+              help="what the organisation is")
+@click.option("--issues", multiple=True, type=click.Choice(_record_types()),
+              help="a record type it may issue (repeat for several)")
+@click.option("--reviews", multiple=True, type=click.Choice(_record_types()),
+              help="a record type it may review (repeat for several)")
+@click.option("--region", metavar="NN",
+              help="2-digit province code of an education department (app filings of "
+                   "that province are reviewed by it)")
+def org_add(code: str, name: str, kind: str, issues: tuple[str, ...],
+            reviews: tuple[str, ...], region: str | None) -> None:
+    """Register CODE (the directory's organisation code) as an organisation that issues
+    or reviews records: its SM2 key and a certificate from the platform root CA stating
+    its rights. Registering it again with the same rights changes nothing; other rights
+    are refused."""
+    import re
+
+    from edutrust.platform import PlatformError
+    from edutrust.records_setup import open_issuers
+
+    if region is not None and not re.fullmatch(_REGION, region):
+        raise CliError("records.bad_region", region=region)
+    platform = _platform()
+    try:
+        issuers = open_issuers(platform)
+        issuers.register(code, name, kind, issues=issues, reviews=reviews, region=region)
+        document = _org_json(issuers, code)
+    except ValueError as exc:
+        raise CliError("records.org_refused", org=code, reason=exc) from None
+    except PlatformError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    finally:
+        platform.engine.dispose()
+    emit_json(document)
+    say("records.org_added", org=code, kid=document["kid"])
+
+
+@records.command("orgs")
+def orgs_command() -> None:
+    """List the organisations that issue or review records, with their rights and current
+    key id (JSON)."""
+    from edutrust.platform import PlatformError
+    from edutrust.records_setup import open_issuers
+
+    platform = _platform()
+    try:
+        issuers = open_issuers(platform)
+        documents = [_org_json(issuers, row.code) for row in issuers.store.organisations()]
+    except PlatformError as exc:
+        raise CliError(exc.key, **exc.values) from None
+    finally:
+        platform.engine.dispose()
+    emit_json(documents)
+
+
+def _org_json(issuers: Any, code: str) -> dict[str, Any]:
+    org = issuers.organisation(code)
+    kid, _ = issuers.signer(code)
+    certificate = issuers.certificate(kid)
+    return {"code": org.code, "name": org.name, "kind": org.kind,
+            "issues": sorted(org.issues), "reviews": sorted(org.reviews),
+            "region": org.region, "kid": kid,
+            "certificate_not_after": certificate.not_after.isoformat()}

@@ -13,6 +13,7 @@ import pytest
 from crypto.sm2 import SM2PrivateKey
 from crypto.x509 import create_root_ca, parse_name
 from edutrust.records_setup import trust_anchors_path
+from records.errors import RecordsError
 from tests.conftest import cli_env, run_cli
 from tests.records.conftest import (
     REVIEWER,
@@ -135,3 +136,42 @@ def test_import_exits_1_naming_each_bad_line_and_2_for_an_unreadable_file(
                                         *args)
         assert code == 2, err
         assert out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_an_operator_registers_records_organisations_and_a_school_can_then_import(
+        desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_in_process(desk, monkeypatch, capsys, "records", "org-add", "S900",
+                                    "--name", "北京市第九百中学", "--kind", "school",
+                                    "--issues", "archive_entry", lang="zh")
+    assert code == 0, err
+    added = json.loads(out)
+    assert added["code"] == "S900" and added["issues"] == ["archive_entry"]
+    assert added["kid"] == "records-org-s900.v1" and "已登记存证机构 S900" in err
+    assert desk.issuers.require("S900", issues="archive_entry").code == "S900"
+    with pytest.raises(RecordsError):   # the rights it was given, and no others
+        desk.issuers.require("S900", reviews="archive_entry")
+    assert desk.issuers.certificate(added["kid"]).not_after.isoformat() == \
+        added["certificate_not_after"]
+    # Again with the same rights: nothing changes; with other rights: refused (exit 2).
+    again = run_in_process(desk, monkeypatch, capsys, "records", "org-add", "S900",
+                           "--name", "北京市第九百中学", "--kind", "school",
+                           "--issues", "archive_entry")
+    assert again[0] == 0 and json.loads(again[1]) == added
+    other = run_in_process(desk, monkeypatch, capsys, "records", "org-add", "S900",
+                           "--name", "北京市第九百中学", "--kind", "school",
+                           "--reviews", "archive_entry")
+    assert other[0] == 2 and "other rights" in other[2]
+    for bad in (["--region", "1"], ["--kind", "castle"], ["--issues", "diploma"]):
+        args = ["records", "org-add", "S901", "--name", "x", "--kind", "school", *bad]
+        assert run_in_process(desk, monkeypatch, capsys, *args)[0] == 2
+    assert run_in_process(desk, monkeypatch, capsys, "records", "org-add", "bad code",
+                          "--name", "x", "--kind", "school")[0] == 2
+    listed = json.loads(run_in_process(desk, monkeypatch, capsys, "records", "orgs")[1])
+    assert added in listed and "S901" not in {o["code"] for o in listed}
+    # The school registered from the command line imports and gets reviewed.
+    data = _write(tmp_path / "s900.csv", as_csv([row("p-s900-1", school="S900")]))
+    imported = run_in_process(desk, monkeypatch, capsys, "records", "import", data,
+                              "--reviewer", REVIEWER.org)
+    assert imported[0] == 0, imported[2]
+    assert json.loads(imported[1])["anchored"] == 1

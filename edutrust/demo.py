@@ -1,5 +1,6 @@
-"""The demo: ``edutrust init --demo`` creates a demo school with a teacher and a student
-(passwords printed once) and a confidential demo client; ``/demo/`` is a tiny relying
+"""The demo: ``edutrust init --demo`` creates a demo school (registered to issue archive
+entries) with a teacher and a student (passwords printed once) and a confidential demo
+client; ``/demo/`` is a tiny relying
 party that logs in through the real authorization code flow (PKCE, state, nonce), calls
 the token endpoint over HTTP like any other platform would, verifies the SM2-signed ID
 token against the published JWKS and shows its claims.
@@ -67,6 +68,12 @@ def create_demo(platform: Platform, say: Callable[..., None]) -> dict[str, Any] 
     directory = provider.directory
     if directory.find_organisation(SCHOOL_CODE) is None:
         directory.create_organisation(SCHOOL_CODE, SCHOOL_NAME, "school")
+    # The school may also issue archive entries (its key and certificate), so that its
+    # teacher can try the records API (docs/api.md).
+    from edutrust.records_setup import open_issuers
+
+    open_issuers(platform).register(SCHOOL_CODE, SCHOOL_NAME, "school",
+                                    issues=["archive_entry"])
     people: dict[str, dict[str, str]] = {}
     for username, display_name, role in (TEACHER, STUDENT):
         password = _password()

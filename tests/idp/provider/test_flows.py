@@ -322,3 +322,8 @@ def test_demo_relying_party_logs_in_and_shows_verified_claims(live_idp: LiveIdp)
     assert page.status_code == 200, page.text
     assert "李同学" in page.text and "demo.student" in page.text and "SM2" in page.text
     assert create_demo(live_idp.platform, lambda key, **values: None) is None
+    from edutrust.demo import SCHOOL_CODE
+    from edutrust.records_setup import open_issuers
+
+    school = open_issuers(live_idp.platform).require(SCHOOL_CODE, issues="archive_entry")
+    assert school.kind == "school" and not school.reviews

@@ -204,6 +204,8 @@ _STATE_READS: dict[str, Callable[[int], Any]] = {
         (StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num), count),
     "versions": lambda count: _keys_query((StateRow.key, StateRow.block, StateRow.tx_num),
                                           count),
+    # Not a state read, but as hot: every endorsement reads the channel's configuration.
+    "channel": lambda _count: _CHANNEL_ROW,
 }
 
 
@@ -350,12 +352,15 @@ class _Reads:
         an endorser reads and every key a block's transactions read, and SQLAlchemy's
         per-statement and per-row work cost more than the queries; the SQL is compiled
         from the same SQLAlchemy statements."""
-        sql, order = _driver_sql(self.conn.dialect, name, len(keys))
         params: dict[str, Any] = {"channel": self.channel, "namespace": namespace}
         if name == "state":
             params["key"] = keys[0]
         else:
             params.update(zip(_KEY_PARAMETERS[:len(keys)], keys, strict=True))
+        return self._driver_fetch(name, len(keys), params)
+
+    def _driver_fetch(self, name: str, count: int, params: dict[str, Any]) -> list[Any]:
+        sql, order = _driver_sql(self.conn.dialect, name, count)
         driver: Any = self.conn.connection.driver_connection
         cursor = driver.cursor()
         try:
@@ -428,7 +433,9 @@ class _Reads:
             raise MissingNode(f"no stored node {exc.args[0]}") from None
 
     def channel_row(self) -> Any:
-        return self.conn.execute(_CHANNEL_ROW, {"channel": self.channel}).first()
+        """(configuration, height, tree size) of the channel, or None."""
+        rows = self._driver_fetch("channel", 1, {"channel": self.channel})
+        return rows[0] if rows else None
 
     def receipts(self, tx_ids: list[str]) -> dict[str, Receipt]:
         found: dict[str, Receipt] = {}

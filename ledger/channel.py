@@ -393,8 +393,8 @@ class Channel:
     def endorse(self, client: SigningIdentity, contract: str, function: str,
                 *args: str) -> Transaction:
         """Build, sign and endorse a proposal. ``ContractError`` if the contract refuses."""
-        # The configuration is read on the connection (one read snapshot) the endorsers
-        # then simulate through, one after the other in this thread.
+        # The configuration is read on the connection the endorsers then simulate
+        # through, one after the other in this thread.
         with self.store.reads(self.channel_id) as reads:
             row = reads.channel_row()
             if row is None:
@@ -417,11 +417,13 @@ class Channel:
         proposal_hash = proposal.signed_hash()
         endorsers = self._endorsers(config, contract)
         # Each endorser simulates the proposal itself, one after the other in this
-        # thread and against the same committed state (one read snapshot, as peers at
-        # the same height read equal copies of it): the simulations are Python work
-        # under the GIL, and two of them at once on two threads took more CPU than one
-        # after the other, for no gain in time; a connection and read transaction per
-        # endorser cost about a tenth of a one-entry transaction's endorsement. Their
+        # thread, reading committed state through the same connection (each read sees
+        # what is committed when it runs, as on separate connections; a block committed
+        # in between makes the results differ, or MVCC invalidates the transaction):
+        # the simulations are Python work under the GIL, and two of them at once on two
+        # threads took more CPU than one after the other, for no gain in time; a
+        # connection per endorser cost about a tenth of a one-entry transaction's
+        # endorsement. Their
         # SM2 signatures (libcrypto releases the GIL) run on the pool while the next
         # endorser simulates. Endorsers that simulated equal results sign one results
         # object, so its signed bytes are encoded once (and reused for the envelope).

@@ -30,6 +30,7 @@ from crypto.x509 import (
     Certificate,
     CertificateAuthority,
     CertificateRevocationList,
+    Name,
     RevocationReason,
     RevokedCertificate,
     create_crl,
@@ -115,6 +116,12 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("/", "\\/")
 
 
+def _subject(org: Organisation) -> Name:
+    """The subject of the organisation's certificates (``InvalidName``, a ``ValueError``,
+    for a name X.509 cannot carry: empty, or longer than 64 characters)."""
+    return parse_name(f"/C=CN/O={_escape(org.name)}/CN={_escape(org.code)}")
+
+
 def kid_of(info: KeyInfo) -> str:
     return info.kid
 
@@ -155,6 +162,7 @@ class IssuerRegistry:
             raise ValueError(f"unknown record types {sorted(unknown)}")
         org = Organisation(code, name, kind, f"records-org-{code.lower()}",
                            frozenset(issues), frozenset(reviews), region)
+        _subject(org)   # a name no certificate can carry is refused before anything is written
         try:
             existing = self.organisation(code)
         except UnknownIssuer:
@@ -186,8 +194,8 @@ class IssuerRegistry:
                         self.root.certificate.not_after)
         public_key = self.keys.sm2(org.key_id, info.version).public_key()
         certificate = issue_end_entity(
-            self.root, parse_name(f"/C=CN/O={_escape(org.name)}/CN={_escape(org.code)}"),
-            public_key, not_before=now, not_after=not_after, uris=org.uris())
+            self.root, _subject(org), public_key, not_before=now, not_after=not_after,
+            uris=org.uris())
         self.store.add_certificate(CertificateRow(
             kid=kid_of(info), org_code=org.code, pem=certificate.pem().decode(),
             serial=f"{certificate.serial_number:x}", not_after=certificate.not_after,

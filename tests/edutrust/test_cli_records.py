@@ -167,6 +167,14 @@ def test_an_operator_registers_records_organisations_and_a_school_can_then_impor
         assert run_in_process(desk, monkeypatch, capsys, *args)[0] == 2
     assert run_in_process(desk, monkeypatch, capsys, "records", "org-add", "bad code",
                           "--name", "x", "--kind", "school")[0] == 2
+    # A name no certificate can carry is refused before anything is written: the same
+    # code then registers with a good name, and the list stays readable.
+    for name in ("", "x" * 65):
+        refused = run_in_process(desk, monkeypatch, capsys, "records", "org-add", "S902",
+                                 "--name", name, "--kind", "school")
+        assert refused[0] == 2 and "attribute O" in refused[2]
+    assert run_in_process(desk, monkeypatch, capsys, "records", "org-add", "S902",
+                          "--name", "第九〇二中学", "--kind", "school")[0] == 0
     listed = json.loads(run_in_process(desk, monkeypatch, capsys, "records", "orgs")[1])
     assert added in listed and "S901" not in {o["code"] for o in listed}
     # The school registered from the command line imports and gets reviewed.

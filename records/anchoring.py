@@ -24,9 +24,10 @@ from typing import Any, Protocol
 
 from ledger.block import Block
 from ledger.canonical import canonical_json as ledger_json
-from ledger.canonical import encode_string, flat_object_json
+from ledger.canonical import flat_object_json
 from ledger.checkpoint import NoteVerifier
 from ledger.contract import KeyModification
+from ledger.contracts.anchoring import entry_json
 from ledger.errors import LedgerError
 from ledger.merkle import ConsistencyProof, InclusionProof
 from ledger.msp import SigningIdentity
@@ -95,7 +96,6 @@ def entries_json(requests: Sequence[AnchorRequest]) -> str:
     previous) when every request has the usual shape (string key, digest and previous,
     flat metadata): the same text for about half the cost of encoding the documents.
     Otherwise the documents are encoded (and that decides what is refused)."""
-    text = encode_string
     parts: list[str] = []
     for request in requests:
         key, digest, previous = request.key, request.digest, request.previous
@@ -103,11 +103,8 @@ def entries_json(requests: Sequence[AnchorRequest]) -> str:
         if meta is None or type(key) is not str or type(digest) is not str \
                 or (previous is not None and type(previous) is not str):
             return _entries_documents(requests)
-        part = f'{{"digest":{text(digest)},"key":{text(key)},"metadata":{meta}'
-        parts.append(part if previous is None else f'{part},"previous":{text(previous)}')
-    if not parts:
-        return "[]"
-    assembled = "[" + "},".join(parts) + "}]"
+        parts.append(entry_json(key, digest, meta, previous))
+    assembled = "[" + ",".join(parts) + "]"
     if not assembled.isascii():
         try:
             assembled.encode()

@@ -48,6 +48,20 @@ def _size(metadata: dict[str, Any], text: str | None = None) -> int:
 _Entry = tuple[str, str, Any, "str | None", "str | None"]
 
 
+def entry_json(key: str, digest: str, metadata: str | None, previous: str | None) -> str:
+    """The canonical JSON of one anchoring entry from its strings and its metadata's
+    canonical text (None: no ``metadata`` member): the members in sorted order, as
+    ``canonical_json`` writes them. How the contract recognises its usual input, and how
+    a client can write that input without encoding the documents."""
+    text = encode_string
+    member = f'{{"digest":{text(digest)},"key":{text(key)}'
+    if metadata is not None:
+        member = f'{member},"metadata":{metadata}'
+    if previous is not None:
+        member = f'{member},"previous":{text(previous)}'
+    return member + "}"
+
+
 def _usual_entries(raw: str) -> list[_Entry] | None:
     """The checked entries, each with the canonical JSON of its metadata (``{}`` where
     it has none), when every entry has the usual shape (string key, digest and
@@ -63,7 +77,6 @@ def _usual_entries(raw: str) -> list[_Entry] | None:
         return None
     if type(entries) is not list or not 1 <= len(entries) <= MAX_ENTRIES:
         return None
-    text = encode_string
     is_digest = _DIGEST.fullmatch
     seen: set[str] = set()
     texts: list[str] = []
@@ -80,24 +93,20 @@ def _usual_entries(raw: str) -> list[_Entry] | None:
         except ContractError:
             return None
         seen.add(key)
-        member = f'{{"digest":{text(digest)},"key":{text(key)}'
+        given: str | None = None
         if "metadata" in entry:
             metadata = entry["metadata"]
-            meta = flat_object_json(metadata)
+            given = meta = flat_object_json(metadata)
             if meta is None or (metadata and _size(metadata, meta) > 4096):
                 return None
-            member = f'{member},"metadata":{meta}'
         else:
             metadata, meta = {}, "{}"
-        previous = None
-        if "previous" in entry:
-            previous = entry["previous"]
-            if type(previous) is not str or not is_digest(previous):
-                return None
-            member = f'{member},"previous":{text(previous)}'
-        texts.append(member)
+        previous = entry.get("previous")
+        if "previous" in entry and (type(previous) is not str or not is_digest(previous)):
+            return None
+        texts.append(entry_json(key, digest, given, previous))
         checked.append((key, digest, metadata, previous, meta))
-    if "[" + "},".join(texts) + "}]" != raw:
+    if "[" + ",".join(texts) + "]" != raw:
         return None
     return checked
 

@@ -165,24 +165,23 @@ _NAMING = (("record", "id"), ("version", "version"), ("digest", "digest"))
 
 def compact_member(item: dict[str, Any], record_id: str, version: int,
                    digest: str) -> dict[str, Any]:
-    """A lifecycle entry's or proof's JSON in the stored form: without ``record``,
-    ``version`` and ``digest`` where they are these (the record it is stored in)."""
-    own = {"record": record_id, "version": version, "digest": digest}
-    return {k: v for k, v in item.items()
-            if k not in own or type(v) is not type(own[k]) or v != own[k]}
+    """A lifecycle entry's or proof's fresh JSON turned into the stored form, in place:
+    without ``record``, ``version`` and ``digest`` where they are these (the record it
+    is stored in; an equal value of the same type only, as ``True == 1``), and
+    returned."""
+    for name, value in (("record", record_id), ("version", version), ("digest", digest)):
+        if name in item and type(item[name]) is type(value) and item[name] == value:
+            del item[name]
+    return item
 
 
 def stored_json(doc: dict[str, Any]) -> dict[str, Any]:
     """``Record.to_json(include_salt=False)``'s fresh document turned into the stored
     form, in place (its lifecycle entries and proofs lose the members that name the
     record itself), and returned."""
-    own = {"record": doc["id"], "version": doc["version"], "digest": doc["digest"]}
     for member in ("lifecycle", "proofs"):
         for item in doc[member]:
-            for name, value in own.items():
-                if name in item and type(item[name]) is type(value) \
-                        and item[name] == value:
-                    del item[name]
+            compact_member(item, doc["id"], doc["version"], doc["digest"])
     return doc
 
 

@@ -5,7 +5,9 @@ checkpoints.
   (each simulates against committed state and signs the same results).
 - **Order**: the envelope is appended to the durable pending queue. A block is cut when
   ``max_count`` transactions or ``max_bytes`` are pending, or when the oldest has waited
-  ``timeout_ms``; any waiting submitter, in any process, may cut it (group commit).
+  ``timeout_ms``; any waiting submitter, in any process, may cut it (group commit). A
+  submitter whose own transactions fill a block while nothing is queued commits them
+  as that block directly (the queue would only hand them back).
 - **Validate and commit**: signatures, identities and policies are checked in parallel
   outside the lock; then, holding the channel's cutting lock, the MVCC pass, the Merkle
   leaves, the orderer-signed header and every row of the block commit in one database
@@ -80,6 +82,26 @@ from ledger.validation import (
     check_mvcc,
     check_signatures_parallel,
 )
+
+# A transaction of a block being cut: (queue seq, or None for the submitter's own; tx id;
+# envelope; configuration transaction; received at).
+_BatchItem = tuple[int | None, str, bytes, bool, dt.datetime]
+_DUPLICATE = ValidationCode.DUPLICATE_TXID.value
+
+
+def _fill_block(items: list[tuple[str, bytes]], max_count: int, max_bytes: int
+                ) -> list[tuple[str, bytes]] | None:
+    """The first of ``items`` that make a full block, as the queue's cutter would take
+    them: ``max_count`` of them, or fewer that reach ``max_bytes`` (at least one, however
+    large). None if they run out before the block is full."""
+    size = 0
+    for count, (_, envelope) in enumerate(items):
+        if count == max_count or (count and size + len(envelope) > max_bytes):
+            return items[:count]
+        size += len(envelope)
+        if size >= max_bytes:
+            return items[:count + 1]
+    return items if len(items) == max_count else None
 
 
 class TransactionRejected(LedgerError):
@@ -467,13 +489,7 @@ class Channel:
         """Endorse, order and wait for the commit; ``TransactionRejected`` if the block
         marked the transaction invalid."""
         tx = self.endorse(client, contract, function, *args)
-        envelope = tx.encode()
-        self._remember_encoded(tx, envelope)
-        try:
-            self.store.enqueue(self.channel_id, tx.tx_id, envelope)
-            receipt = self.wait([tx.tx_id], timeout)[tx.tx_id]
-        finally:
-            self._encoded.pop(tx.tx_id, None)
+        receipt = self._order([tx], timeout)[tx.tx_id]
         if receipt.code != ValidationCode.VALID.value:
             raise TransactionRejected(receipt)
         return receipt
@@ -485,15 +501,63 @@ class Channel:
             # The audit recognises configuration blocks by their envelope; one ordered
             # as a normal transaction would be validated differently on replay.
             raise ConfigError("configuration transactions go through update_config")
+        return self._order(transactions, timeout)
+
+    def _order(self, transactions: Sequence[Transaction], timeout: float
+               ) -> dict[str, Receipt]:
+        """Order ``transactions`` and wait until every one is committed: those that fill
+        blocks on their own are committed directly, the rest go through the queue."""
         items = [(t.tx_id, t.encode()) for t in transactions]
         for t, (_, envelope) in zip(transactions, items, strict=True):
             self._remember_encoded(t, envelope)
         try:
-            self.store.enqueue_many(self.channel_id, items)
-            return self.wait([t.tx_id for t in transactions], timeout)
+            receipts, rest = self._commit_own(items)
+            if rest:
+                self.store.enqueue_many(self.channel_id, rest)
+                receipts.update(self.wait([tx_id for tx_id, _ in rest], timeout))
+            return receipts
         finally:
             for t in transactions:
                 self._encoded.pop(t.tx_id, None)
+
+    def _commit_own(self, items: list[tuple[str, bytes]]
+                    ) -> tuple[dict[str, Receipt], list[tuple[str, bytes]]]:
+        """Commit, block by block, those of ``items`` (tx id, envelope) that fill a block
+        by themselves, while nothing is queued: an orderer would cut that block at once,
+        and queueing the envelopes durably first only to read them back and delete them
+        cost a database commit per block. Queued transactions (of any process) are cut
+        first, so they keep their place. Returns the receipts and the items left over
+        (too few for a block of their own: they wait in the queue for the batch's count,
+        bytes or timeout)."""
+        receipts: dict[str, Receipt] = {}
+        rest = list(items)
+        while rest:
+            with self._lock:
+                with self.store.reads(self.channel_id) as reads:
+                    row = reads.channel_row()
+                    queued, _ = reads.pending_summary()
+                if row is None:
+                    raise LedgerError(f"no channel {self.channel_id}")
+                config = self._decoded_config(bytes(row[0]))
+                if queued:
+                    self._cut_locked(config)
+                    continue
+                own = _fill_block(rest, config.batch.max_count, config.batch.max_bytes)
+                if own is None:
+                    break
+                at = dt.datetime.now(dt.UTC)
+                batch = [(None, tx_id, envelope, False, at) for tx_id, envelope in own]
+                committed = self._validate_and_commit(batch, config, at)
+            del rest[:len(own)]
+            assert committed is not None  # nothing of its own can vanish from the batch
+            duplicates = [r.tx_id for r in committed[1] if r.code == _DUPLICATE]
+            receipts.update((r.tx_id, r) for r in committed[1])
+            if duplicates:
+                # As through the queue: a transaction committed before answers with the
+                # receipt of its first commit.
+                with self.store.reads(self.channel_id) as reads:
+                    receipts.update(reads.receipts(duplicates))
+        return receipts, rest
 
     def _remember_encoded(self, tx: Transaction, envelope: bytes) -> None:
         """Keep ``tx`` and the envelope it was queued as until it is committed (see
@@ -556,32 +620,45 @@ class Channel:
         with self._lock:
             if config is None:
                 config = self.config()
-            batch = self.store.peek_pending(self.channel_id, config.batch.max_count,
-                                            config.batch.max_bytes)
-            if not batch:
-                return None
-            at = dt.datetime.now(dt.UTC)
-            is_config = batch[0][3]
-            checks: list[SignatureCheck] | None = None
-            if not is_config:
-                checks = check_signatures_parallel([b[2] for b in batch], config,
-                                                   self.contracts, self.identities, at,
-                                                   self._pool,
-                                                   self._known([b[1] for b in batch]))
-            with self.store.block_writer(self.channel_id) as writer:
-                committed = self._commit(writer, batch, checks, config, at)
-            if committed is None:
-                return None
-            # Committed: only now may the caches move on to the new block.
-            header, frontier = committed
-            self._frontier = (frontier.size, frontier)
-            self._last_header = header
-            return header.number
+            return self._cut_locked(config)
 
-    def _commit(self, writer: BlockWriter, batch: list[tuple[int, str, bytes, bool, Any]],
+    def _cut_locked(self, config: ChannelConfig) -> int | None:
+        batch = self.store.peek_pending(self.channel_id, config.batch.max_count,
+                                        config.batch.max_bytes)
+        if not batch:
+            return None
+        committed = self._validate_and_commit(batch, config, dt.datetime.now(dt.UTC))
+        return committed[0].number if committed is not None else None
+
+    def _validate_and_commit(self, batch: Sequence[_BatchItem], config: ChannelConfig,
+                             at: dt.datetime) -> tuple[BlockHeader, list[Receipt]] | None:
+        """Check the batch's signatures (outside the database lock), then commit it as
+        the next block; the header and a receipt per transaction, or None if every
+        queued transaction of the batch was cut meanwhile by another process."""
+        is_config = batch[0][3]
+        checks: list[SignatureCheck] | None = None
+        if not is_config:
+            checks = check_signatures_parallel([b[2] for b in batch], config,
+                                               self.contracts, self.identities, at,
+                                               self._pool,
+                                               self._known([b[1] for b in batch]))
+        with self.store.block_writer(self.channel_id) as writer:
+            committed = self._commit(writer, batch, checks, config, at)
+        if committed is None:
+            return None
+        # Committed: only now may the caches move on to the new block.
+        header, frontier, receipts = committed
+        self._frontier = (frontier.size, frontier)
+        self._last_header = header
+        return header, receipts
+
+    def _commit(self, writer: BlockWriter, batch: Sequence[_BatchItem],
                 checks: list[SignatureCheck] | None, config: ChannelConfig,
-                at: dt.datetime) -> tuple[BlockHeader, Frontier] | None:
-        present = writer.pending_still_there([(b[0], b[1]) for b in batch])
+                at: dt.datetime) -> tuple[BlockHeader, Frontier, list[Receipt]] | None:
+        # Queued entries (with a seq) may have been cut by another process meanwhile;
+        # the submitter's own (seq None) cannot.
+        present = writer.pending_still_there([(b[0], b[1]) for b in batch
+                                              if b[0] is not None])
         row = writer.channel_row()
         current = self._decoded_config(bytes(row[0]))
         height, tree_size = int(row[1]), int(row[2])
@@ -591,10 +668,10 @@ class Channel:
         assert previous is not None
         at = max(at, previous.timestamp)
         if current.sequence != config.sequence or (checks is not None and any(
-                b[0] not in present for b in batch)):
+                b[0] is not None and b[0] not in present for b in batch)):
             config = current
             checks = None
-        kept = [(b, i) for i, b in enumerate(batch) if b[0] in present]
+        kept = [(b, i) for i, b in enumerate(batch) if b[0] is None or b[0] in present]
         if not kept:
             return None
         envelopes = [b[2] for b, _ in kept]
@@ -614,6 +691,7 @@ class Channel:
         leaves: list[list[bytes]] = []
         writes: list[TransactionWrites] = []
         block_leaves: list[bytes] = []
+        receipts: list[Receipt] = []
         new_config: bytes | None = None
         already = writer.committed_tx_ids(tx_ids)
         seen: set[str] = set()
@@ -652,6 +730,9 @@ class Channel:
             seen.add(tx_id)
             codes.append(code.value)
             leaves.append(tx_leaves)
+            receipts.append(Receipt(tx_id, number, num, code.value,
+                                    tree_size + len(block_leaves) - len(tx_leaves)
+                                    if tx_leaves else None, len(tx_leaves)))
         # The block's Merkle nodes in one pass (the same as appending leaf by leaf).
         new_nodes = frontier.extend(hash_leaves(block_leaves))
         header = BlockHeader(self.channel_id, number, previous.hash, data_hash(envelopes),
@@ -660,8 +741,8 @@ class Channel:
         block = Block(header, tuple(envelopes), self.orderer.sign(header.encode()),
                       self.orderer.identity.id_bytes)
         writer.write_block(block, codes, tx_ids, leaves, tree_size, writes, new_nodes, at,
-                           [b[0] for b, _ in kept], new_config)
-        return header, frontier
+                           [b[0] for b, _ in kept if b[0] is not None], new_config)
+        return header, frontier, receipts
 
     def _load_frontier(self, writer: BlockWriter, size: int) -> Frontier:
         cached = self._frontier

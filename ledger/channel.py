@@ -531,24 +531,38 @@ class Channel:
         bytes or timeout)."""
         receipts: dict[str, Receipt] = {}
         rest = list(items)
+        prepared: tuple[ChannelConfig, list[_BatchItem], list[SignatureCheck],
+                        dt.datetime] | None = None
         while rest:
+            if prepared is None:
+                # The block's signatures are checked before the cutting lock, while
+                # another thread may be committing: they depend on the configuration
+                # only, and it is read again under the lock.
+                config = self.config()
+                own = _fill_block(rest, config.batch.max_count, config.batch.max_bytes)
+                if own is None:
+                    break
+                at = dt.datetime.now(dt.UTC)
+                batch: list[_BatchItem] = [(None, tx_id, envelope, False, at)
+                                           for tx_id, envelope in own]
+                prepared = (config, batch, self._check(batch, config, at), at)
+            config, batch, checks, at = prepared
             with self._lock:
                 with self.store.reads(self.channel_id) as reads:
                     row = reads.channel_row()
                     queued, _ = reads.pending_summary()
                 if row is None:
                     raise LedgerError(f"no channel {self.channel_id}")
-                config = self._decoded_config(bytes(row[0]))
+                current = self._decoded_config(bytes(row[0]))
                 if queued:
-                    self._cut_locked(config)
+                    self._cut_locked(current)
                     continue
-                own = _fill_block(rest, config.batch.max_count, config.batch.max_bytes)
-                if own is None:
-                    break
-                at = dt.datetime.now(dt.UTC)
-                batch = [(None, tx_id, envelope, False, at) for tx_id, envelope in own]
-                committed = self._validate_and_commit(batch, config, at)
-            del rest[:len(own)]
+                if current is not config:  # a new configuration: check again under it
+                    prepared = None
+                    continue
+                committed = self._commit_checked(batch, checks, config, at)
+            prepared = None
+            del rest[:len(batch)]
             assert committed is not None  # nothing of its own can vanish from the batch
             duplicates = [r.tx_id for r in committed[1] if r.code == _DUPLICATE]
             receipts.update((r.tx_id, r) for r in committed[1])
@@ -627,21 +641,25 @@ class Channel:
                                         config.batch.max_bytes)
         if not batch:
             return None
-        committed = self._validate_and_commit(batch, config, dt.datetime.now(dt.UTC))
+        at = dt.datetime.now(dt.UTC)
+        checks = None if batch[0][3] else self._check(batch, config, at)
+        committed = self._commit_checked(batch, checks, config, at)
         return committed[0].number if committed is not None else None
 
-    def _validate_and_commit(self, batch: Sequence[_BatchItem], config: ChannelConfig,
-                             at: dt.datetime) -> tuple[BlockHeader, list[Receipt]] | None:
-        """Check the batch's signatures (outside the database lock), then commit it as
-        the next block; the header and a receipt per transaction, or None if every
-        queued transaction of the batch was cut meanwhile by another process."""
-        is_config = batch[0][3]
-        checks: list[SignatureCheck] | None = None
-        if not is_config:
-            checks = check_signatures_parallel([b[2] for b in batch], config,
-                                               self.contracts, self.identities, at,
-                                               self._pool,
-                                               self._known([b[1] for b in batch]))
+    def _check(self, batch: Sequence[_BatchItem], config: ChannelConfig, at: dt.datetime
+               ) -> list[SignatureCheck]:
+        """The state-independent checks of a batch of normal transactions (outside the
+        database lock: the committer runs them again if the configuration changed)."""
+        return check_signatures_parallel([b[2] for b in batch], config, self.contracts,
+                                         self.identities, at, self._pool,
+                                         self._known([b[1] for b in batch]))
+
+    def _commit_checked(self, batch: Sequence[_BatchItem],
+                        checks: list[SignatureCheck] | None, config: ChannelConfig,
+                        at: dt.datetime) -> tuple[BlockHeader, list[Receipt]] | None:
+        """Commit the checked batch as the next block; the header and a receipt per
+        transaction, or None if every queued transaction of the batch was cut meanwhile
+        by another process. (``checks`` None: a configuration transaction.)"""
         with self.store.block_writer(self.channel_id) as writer:
             committed = self._commit(writer, batch, checks, config, at)
         if committed is None:

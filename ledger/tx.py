@@ -58,18 +58,45 @@ def unb64(text: object, what: str) -> bytes:
     return raw
 
 
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_TIME_FIELDS = "%d-%02d-%02dT%02d:%02d:%02d.%06dZ"
+_UTC = dt.UTC
+_from_iso = dt.datetime.fromisoformat
+
+
 def format_time(value: dt.datetime) -> str:
     """UTC, microseconds, ``Z`` suffix: one spelling per instant."""
     if value.tzinfo is None:
         raise MalformedTransaction("times must be timezone-aware")
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(_UTC)
+    if utc.year < 1000:
+        # glibc's %Y does not zero-pad years before 1000 ("999-..."): keep that spelling.
+        return utc.strftime(_TIME_FORMAT)
+    # Same text as that strftime, at a fifth of its cost (every transaction and block
+    # formats and parses timestamps).
+    return _TIME_FIELDS % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                           utc.microsecond)
 
 
 def parse_time(text: object, what: str) -> dt.datetime:
     if not isinstance(text, str):
         raise MalformedTransaction(f"{what}: expected a timestamp")
+    # Fast path for the canonical spelling: whatever fromisoformat makes of the text, it
+    # is accepted only if formatting gives the very same text back, and the canonical
+    # text of an instant is exactly what strptime below parses to that instant. Anything
+    # else takes the strptime path, which decides between the two errors as it always did.
+    if text[-1:] == "Z":
+        try:
+            value = _from_iso(text[:-1])
+        except ValueError:
+            pass
+        else:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=_UTC)
+                if format_time(value) == text:
+                    return value
     try:
-        value = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        value = dt.datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=_UTC)
     except ValueError:
         raise MalformedTransaction(f"{what}: malformed timestamp") from None
     if format_time(value) != text:

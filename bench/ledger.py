@@ -128,16 +128,18 @@ def sqlite_database() -> Iterator[Database]:
     with tempfile.TemporaryDirectory(prefix="edutrust-bench-") as folder:
         url = f"sqlite:///{folder}/ledger.db"
         engine = make_engine(url)  # WAL, synchronous=FULL: every commit is fsynced
+        store = SqlLedgerStore(engine)
         try:
             migrate(engine)
             with engine.connect() as conn:
                 version = conn.exec_driver_sql("select sqlite_version()").scalar()
                 mode = conn.exec_driver_sql("pragma journal_mode").scalar()
                 sync = conn.exec_driver_sql("pragma synchronous").scalar()
-            yield Database("SQLite", url, engine, SqlLedgerStore(engine),
+            yield Database("SQLite", url, engine, store,
                            f"SQLite {version} (journal_mode={mode}, synchronous={sync} "
                            "= FULL), file in a temporary folder on the local disk")
         finally:
+            store.close()
             engine.dispose()
 
 
@@ -154,14 +156,16 @@ def postgres_database(url: str) -> Iterator[Database]:
         separator = "&" if "?" in url else "?"
         scoped = f"{url}{separator}options=-csearch_path%3D{schema}"
         engine = make_engine(scoped)
+        store = SqlLedgerStore(engine)
         try:
             migrate(engine)
-            yield Database("PostgreSQL", scoped, engine, SqlLedgerStore(engine),
+            yield Database("PostgreSQL", scoped, engine, store,
                            f"PostgreSQL {settings['server_version']} on 127.0.0.1 "
                            f"(fsync={settings['fsync']}, synchronous_commit="
                            f"{settings['synchronous_commit']}), schema {schema}, dropped "
                            "afterwards")
         finally:
+            store.close()
             engine.dispose()
             with admin.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -410,6 +414,7 @@ def _sample_envelope(network: Network) -> bytes:
                 tx = channel.endorse(network.client, "anchoring", "anchor",
                                      entries_argument("sample", 0, 1))
                 channel.close()
+                db.store.close()
                 _SAMPLE["envelope"] = tx.encode()
             finally:
                 engine.dispose()

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,8 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Select
 
 from ledger.block import Block, BlockHeader
@@ -165,9 +170,6 @@ _RECEIPTS = select(TransactionRow.tx_id, TransactionRow.block, TransactionRow.tx
     TransactionRow.channel_id == bindparam("channel"),
     TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True))).order_by(
     TransactionRow.block.desc())
-_COMMITTED_IDS = select(TransactionRow.tx_id).where(
-    TransactionRow.channel_id == bindparam("channel"),
-    TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True)))
 _PENDING_SUMMARY = select(func.count(), func.min(PendingRow.received_at)).where(
     PendingRow.channel_id == bindparam("channel"))
 _PENDING_PRESENT = select(PendingRow.seq, PendingRow.tx_id).where(
@@ -178,7 +180,6 @@ _PEEK_PENDING = select(PendingRow.seq, PendingRow.tx_id, PendingRow.envelope,
     bindparam("count"))
 _CUTTING_LOCK = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel")).values(
     height=ChannelRow.height)
-_INSERT_BLOCK = insert(BlockRow)
 _INSERT_PENDING = insert(PendingRow)
 _ADVANCE = update(ChannelRow).where(ChannelRow.channel_id == bindparam("channel")).values(
     height=bindparam("new_height"), tree_size=bindparam("new_tree_size"))
@@ -198,24 +199,38 @@ def _keys_query(columns: Sequence[Any], count: int) -> Any:
         StateRow.key.in_([bindparam(f"k{i}") for i in range(count)]))
 
 
-_STATE_READS: dict[str, Callable[[int], Any]] = {
+def _committed_query(count: int) -> Any:
+    """Which of ``count`` tx ids (parameters channel, k0, k1, ...) have committed."""
+    return select(TransactionRow.tx_id).where(
+        TransactionRow.channel_id == bindparam("channel"),
+        TransactionRow.tx_id.in_([bindparam(f"k{i}") for i in range(count)]))
+
+
+# Statements run straight through the driver (see ``_Reads._driver_rows``), by name; a
+# count is the number of key parameters where a statement has a list of them.
+_DRIVER_STATEMENTS: dict[str, Callable[[int], Any]] = {
     "state": lambda _count: _STATE,
     "states": lambda count: _keys_query(
         (StateRow.key, StateRow.value, StateRow.block, StateRow.tx_num), count),
     "versions": lambda count: _keys_query((StateRow.key, StateRow.block, StateRow.tx_num),
                                           count),
-    # Not a state read, but as hot: every endorsement reads the channel's configuration.
+    # Not state reads, but as hot: every endorsement reads the channel's configuration,
+    # and every block takes the cutting lock, checks its tx ids and advances the channel.
     "channel": lambda _count: _CHANNEL_ROW,
+    "committed": _committed_query,
+    "cutting_lock": lambda _count: _CUTTING_LOCK,
+    "advance": lambda _count: _ADVANCE,
+    "advance_config": lambda _count: _ADVANCE_WITH_CONFIG,
 }
 
 
 def _driver_sql(dialect: Dialect, name: str, count: int) -> tuple[str, list[str] | None]:
-    """A state read of ``_STATE_READS`` compiled for the dialect's driver (once per
+    """A statement of ``_DRIVER_STATEMENTS`` compiled for the dialect's driver (once per
     dialect and key count): (SQL, parameter order if positional)."""
     which = (dialect.name, dialect.driver, dialect.paramstyle, name, count)
     found = _DRIVER_SQL.get(which)
     if found is None:
-        compiled = _STATE_READS[name](count).compile(dialect=dialect)
+        compiled = _DRIVER_STATEMENTS[name](count).compile(dialect=dialect)
         positional = compiled.positiontup
         found = (str(compiled), list(positional) if positional is not None else None)
         _DRIVER_SQL[which] = found
@@ -294,6 +309,8 @@ def _state_upsert(dialect: str) -> Any:
               "tx_num": stmt.excluded.tx_num})
 
 
+_INSERT_BLOCKS = _BulkInsert(_plain_insert(BlockRow), (
+    "channel_id", "number", "header", "hash", "signature", "signer"))
 _INSERT_TRANSACTIONS = _BulkInsert(_plain_insert(TransactionRow), (
     "channel_id", "block", "tx_num", "tx_id", "envelope", "code", "leaf_start", "leaf_count"))
 _INSERT_LEAVES = _BulkInsert(_plain_insert(LeafRow), (
@@ -360,12 +377,22 @@ class _Reads:
         return self._driver_fetch(name, len(keys), params)
 
     def _driver_fetch(self, name: str, count: int, params: dict[str, Any]) -> list[Any]:
+        rows: list[Any] = self._driver_execute(name, count, params, fetch=True)
+        return rows
+
+    def _driver_run(self, name: str, count: int, params: dict[str, Any]) -> int:
+        """Run a statement that returns no rows; the number of rows it changed."""
+        changed: int = self._driver_execute(name, count, params, fetch=False)
+        return changed
+
+    def _driver_execute(self, name: str, count: int, params: dict[str, Any], *,
+                        fetch: bool) -> Any:
         sql, order = _driver_sql(self.conn.dialect, name, count)
         driver: Any = self.conn.connection.driver_connection
         cursor = driver.cursor()
         try:
             cursor.execute(sql, params if order is None else tuple(params[p] for p in order))
-            return list(cursor.fetchall())
+            return list(cursor.fetchall()) if fetch else cursor.rowcount
         finally:
             cursor.close()
 
@@ -473,8 +500,11 @@ class BlockWriter(_Reads):
     def committed_tx_ids(self, tx_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(tx_ids), _CHUNK):
-            found.update(self.conn.scalars(_COMMITTED_IDS, {
-                "channel": self.channel, "tx_ids": tx_ids[i: i + _CHUNK]}))
+            chunk = tx_ids[i: i + _CHUNK]
+            params: dict[str, Any] = {"channel": self.channel}
+            params.update(zip(_KEY_PARAMETERS[:len(chunk)], chunk, strict=True))
+            found.update(row[0] for row in self._driver_fetch("committed", len(chunk),
+                                                              params))
         return found
 
     def write_block(self, block: Block, codes: list[str], tx_ids: list[str],
@@ -484,9 +514,8 @@ class BlockWriter(_Reads):
                     pending_seqs: list[int], new_config: bytes | None) -> None:
         header = block.header
         c = self.channel
-        self.conn.execute(_INSERT_BLOCK, [{
-            "channel_id": c, "number": header.number, "header": header.encode(),
-            "hash": header.hash, "signature": block.signature, "signer": block.signer}])
+        _INSERT_BLOCKS.run(self.conn, [(c, header.number, header.encode(), header.hash,
+                                        block.signature, block.signer)])
         number = header.number
         tx_rows: list[tuple[Any, ...]] = []
         leaf_rows: list[tuple[Any, ...]] = []
@@ -507,9 +536,9 @@ class BlockWriter(_Reads):
                                    "new_tree_size": header.tree_size}
         if new_config is not None:
             advance["new_config"] = new_config
-            self.conn.execute(_ADVANCE_WITH_CONFIG, advance)
+            self._driver_run("advance_config", 1, advance)
         else:
-            self.conn.execute(_ADVANCE, advance)
+            self._driver_run("advance", 1, advance)
         for i in range(0, len(pending_seqs), _CHUNK):
             self.conn.execute(_DELETE_PENDING, {"seqs": pending_seqs[i: i + _CHUNK]})
 
@@ -536,16 +565,205 @@ class BlockWriter(_Reads):
                                       if value is not None])
 
 
+# Connections that a parent process kept for reads, seen from a forked child: the child
+# must never close them (closing ends the session the parent still uses) nor let the
+# pool clean them up, so they stay referenced here until the child exits.
+_INHERITED: list[Connection] = []
+
+
+def _release_kept(conn: Connection, pid: int, read_only_session: bool) -> None:
+    """Give a kept read connection back to its pool (the finalizer of ``_KeptReads``).
+    A read-only PostgreSQL session is closed rather than handed to writers."""
+    if os.getpid() != pid:
+        _INHERITED.append(conn)
+        return
+    if read_only_session:
+        conn.invalidate()
+    conn.close()
+
+
+def _driver_in_transaction(driver: Any) -> bool:
+    """Whether the DBAPI connection has a transaction open (True when it cannot tell)."""
+    flag = getattr(driver, "in_transaction", None)  # sqlite3
+    if isinstance(flag, bool):
+        return flag
+    status = getattr(getattr(driver, "info", None), "transaction_status", None)  # psycopg
+    return status is None or int(status) != 0
+
+
+class _KeptReads:
+    """A thread's kept read connection (see ``SqlLedgerStore.reads``). When the thread
+    ends, its thread-local copy goes and the finalizer returns the connection to the
+    pool."""
+
+    __slots__ = ("__weakref__", "conn", "driver", "finalizer", "in_use", "pid", "used")
+
+    def __init__(self, conn: Connection, read_only_session: bool) -> None:
+        self.conn = conn
+        self.driver: Any = conn.connection.driver_connection
+        self.pid = os.getpid()
+        self.in_use = False
+        self.used = time.monotonic()  # when last given out
+        self.finalizer = weakref.finalize(self, _release_kept, conn, self.pid,
+                                          read_only_session)
+
+
 class SqlLedgerStore:
     """Everything the channel reads and writes, on one SQLAlchemy engine."""
 
+    # Seconds a kept read connection may sit unused before it is pinged on its next use.
+    PING_AFTER = 10.0
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()
+        self._kept_lock = threading.Lock()
+        self._kept: set[weakref.finalize[Any, Any]] = set()  # of this store's connections
+        self._reserved = 0  # kept connections being opened
+        self._closed = False
 
     @contextmanager
     def reads(self, channel: str) -> Iterator[_Reads]:
-        with self.engine.connect() as conn:
+        """Committed reads, each statement seeing what was committed before it.
+
+        Endorsement and the commit wait loop come here for every transaction, and a pool
+        checkout (with its return-time rollback, and on PostgreSQL a pre-ping round trip)
+        cost as much as their queries. So each thread keeps one connection for this, in
+        autocommit on PostgreSQL and never left in a transaction, so it holds no snapshot
+        or lock between uses. A nested use, and a thread beyond the pool's share, check
+        out a connection as before. A database error while it is in use discards the
+        kept connection (an error of the caller's own, such as a contract refusing a
+        proposal, leaves it in use); one idle for a while is pinged first, as the pool
+        would, so a restarted server costs no failed read."""
+        kept = self._kept_reads()
+        if kept is None:
+            with self.engine.connect() as conn:
+                yield _Reads(conn, channel)
+            return
+        conn = kept.conn
+        kept.in_use = True
+        try:
             yield _Reads(conn, channel)
+        except Exception as exc:
+            if self._database_error(conn, exc):
+                self._discard(kept)
+            else:
+                self._end_use(kept)
+            raise
+        except BaseException:
+            self._discard(kept)
+            raise
+        else:
+            self._end_use(kept)
+        finally:
+            kept.in_use = False
+
+    @staticmethod
+    def _database_error(conn: Connection, exc: Exception) -> bool:
+        dbapi: Any = conn.dialect.loaded_dbapi
+        return isinstance(exc, (SQLAlchemyError, dbapi.Error))
+
+    def _end_use(self, kept: _KeptReads) -> None:
+        """Leave no transaction open on the kept connection (discard it if that fails)."""
+        try:
+            if kept.conn.in_transaction() or _driver_in_transaction(kept.driver):
+                kept.conn.rollback()
+        except BaseException:
+            self._discard(kept)
+            raise
+
+    def _kept_reads(self) -> _KeptReads | None:
+        """This thread's kept read connection, made on first use; None for a nested use,
+        once the store is closed, or when the pool has no share for this thread."""
+        kept: _KeptReads | None = getattr(self._local, "kept", None)
+        if kept is not None:
+            if kept.in_use:
+                return None
+            if kept.pid == os.getpid() and kept.finalizer.alive and self._alive(kept):
+                return kept
+            self._local.kept = kept = None  # forked, closed by close(), or broken
+        if self._closed or getattr(self._local, "no_share", False):
+            return None
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):  # e.g. SQLite in memory: one connection
+            return None
+        with self._kept_lock:
+            self._kept = {f for f in self._kept if f.alive}
+            # Kept connections stay checked out for their thread's life: leave at least
+            # two of the pool's steady connections to writers and other readers.
+            if len(self._kept) + self._reserved >= max(1, pool.size() - 2):
+                self._local.no_share = True
+                return None
+            self._reserved += 1
+        try:
+            conn = self.engine.connect()
+        except BaseException:
+            with self._kept_lock:
+                self._reserved -= 1
+            raise
+        postgresql = conn.dialect.name == "postgresql"
+        try:
+            if postgresql:
+                # Each statement commits on its own, so the session never sits idle in a
+                # transaction; read-only, as a write would otherwise commit at once.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                conn.rollback()
+            kept = _KeptReads(conn, postgresql)
+        except BaseException:
+            if postgresql:
+                conn.invalidate()  # it may have become read-only
+            conn.close()
+            with self._kept_lock:
+                self._reserved -= 1
+            raise
+        with self._kept_lock:
+            self._reserved -= 1
+            if self._closed:
+                kept.finalizer()
+                return None
+            self._kept.add(kept.finalizer)
+        self._local.kept = kept
+        return kept
+
+    def _alive(self, kept: _KeptReads) -> bool:
+        """False (and discarded) if a connection idle for PING_AFTER seconds no longer
+        answers; pinged only then, so the hot paths pay nothing."""
+        now = time.monotonic()
+        idle, kept.used = now - kept.used, now
+        if idle < self.PING_AFTER:
+            return True
+        try:
+            cursor = kept.driver.cursor()
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception as exc:
+            if not self._database_error(kept.conn, exc):
+                raise
+            self._discard(kept)
+            return False
+        return True
+
+    def _discard(self, kept: _KeptReads) -> None:
+        """Close a kept connection after a failure: the next use gets a fresh one."""
+        if getattr(self._local, "kept", None) is kept:
+            self._local.kept = None
+        with self._kept_lock:
+            self._kept.discard(kept.finalizer)
+        kept.finalizer()
+
+    def close(self) -> None:
+        """Return the connections this store keeps for reads to the pool (call before
+        ``engine.dispose()``); later reads check out connections as without them. Call
+        it once the threads using the store are done."""
+        with self._kept_lock:
+            self._closed = True
+            finalizers, self._kept = self._kept, set()
+        for finalizer in finalizers:
+            finalizer()
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -565,10 +783,10 @@ class SqlLedgerStore:
     def block_writer(self, channel: str) -> Iterator[BlockWriter]:
         """A transaction holding the channel's cutting lock; commits on normal exit."""
         with self.engine.begin() as conn:
-            locked = conn.execute(_CUTTING_LOCK, {"channel": channel})
-            if locked.rowcount != 1:
+            writer = BlockWriter(conn, channel)
+            if writer._driver_run("cutting_lock", 1, {"channel": channel}) != 1:
                 raise LedgerError(f"no channel {channel}")
-            yield BlockWriter(conn, channel)
+            yield writer
 
     # -- channel lifecycle --------------------------------------------------------------
     def channel_exists(self, channel: str) -> bool:

@@ -24,4 +24,5 @@ def net(database_url: str, organisations: dict[str, EmbeddedOrganisation]
     network = build_network(database_url, orgs=organisations)
     yield network
     network.channel.close()
+    network.store.close()
     network.engine.dispose()

@@ -38,6 +38,7 @@ def make_net(database_url: str, organisations: dict[str, EmbeddedOrganisation]
     yield make
     for net in built:
         net.channel.close()
+        net.store.close()
         net.engine.dispose()
 
 

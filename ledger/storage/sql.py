@@ -387,11 +387,20 @@ class _Reads:
 
     def _driver_execute(self, name: str, count: int, params: dict[str, Any], *,
                         fetch: bool) -> Any:
-        sql, order = _driver_sql(self.conn.dialect, name, count)
+        dialect = self.conn.dialect
+        sql, order = _driver_sql(dialect, name, count)
         driver: Any = self.conn.connection.driver_connection
         cursor = driver.cursor()
         try:
-            cursor.execute(sql, params if order is None else tuple(params[p] for p in order))
+            values = params if order is None else tuple(params[p] for p in order)
+            if count > 1 and dialect.name == "postgresql":
+                # Never as a server-side prepared statement: PostgreSQL's generic plan
+                # of ``key IN ($3, ..., $1002)`` compares every row of the namespace
+                # with each parameter in turn (seconds per block of large batches),
+                # where a plan for the actual values hashes them or searches the index.
+                cursor.execute(sql, values, prepare=False)
+            else:
+                cursor.execute(sql, values)
             return list(cursor.fetchall()) if fetch else cursor.rowcount
         finally:
             cursor.close()

@@ -343,3 +343,18 @@ def test_a_forked_child_neither_uses_nor_closes_the_parents_connection(
     with store.reads(CHANNEL) as reads:  # the parent's connection still works
         assert driver_of(reads) is parents
         assert reads.channel_row()[1] == 7
+
+
+def test_many_key_reads_are_never_prepared_on_postgresql(store: SqlLedgerStore) -> None:
+    """A server-side prepared ``key IN ($3, ...)`` gets a generic plan that compares every
+    row with every parameter: the multi-key reads run unprepared, however often."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no server-side prepared statements)")
+    keys = [f"key/{i}" for i in range(20)]
+    with store.reads(CHANNEL) as reads:
+        for _ in range(12):  # psycopg prepares a statement from its 5th execution on
+            assert reads.versions("anchoring", keys) == {}
+            assert reads.states("anchoring", keys) == {}
+        prepared = reads.conn.exec_driver_sql(
+            "select statement from pg_prepared_statements").scalars().all()
+    assert not any("IN (" in statement for statement in prepared), prepared

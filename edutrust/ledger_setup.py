@@ -124,4 +124,5 @@ def open_channel(platform: Platform) -> Channel:
     witnesses = [o.role("peer") for m, o in organisations.items() if m != ORDERER_MSP]
     return Channel(SqlLedgerStore(platform.engine), CHANNEL, contracts=contracts(),
                    peers=[Peer(o.role("peer")) for o in organisations.values()],
-                   orderer=organisations[ORDERER_MSP].role("orderer"), witnesses=witnesses)
+                   orderer=organisations[ORDERER_MSP].role("orderer"), witnesses=witnesses,
+                   owns_store=True)

@@ -215,8 +215,9 @@ class Channel:
     def __init__(self, store: SqlLedgerStore, channel_id: str, *,
                  contracts: Sequence[Contract], peers: Sequence[Peer],
                  orderer: SigningIdentity, witnesses: Sequence[SigningIdentity] = (),
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, owns_store: bool = False) -> None:
         self.store = store
+        self._owns_store = owns_store  # close() closes it too
         self.channel_id = channel_id
         self.contracts = {c.name: c for c in contracts}
         self.peers = {p.msp_id: p for p in peers}
@@ -525,10 +526,10 @@ class Channel:
         """Commit, block by block, those of ``items`` (tx id, envelope) that fill a block
         by themselves, while nothing is queued: an orderer would cut that block at once,
         and queueing the envelopes durably first only to read them back and delete them
-        cost a database commit per block. Queued transactions (of any process) are cut
-        first, so they keep their place. Returns the receipts and the items left over
-        (too few for a block of their own: they wait in the queue for the batch's count,
-        bytes or timeout)."""
+        cost a database commit per block. Returns the receipts and the items left over:
+        too few for a block of their own, or all that remain once something is queued
+        (they join the queue behind it, first in, first out, and wait for the batch's
+        count, bytes or timeout)."""
         receipts: dict[str, Receipt] = {}
         rest = list(items)
         prepared: tuple[ChannelConfig, list[_BatchItem], list[SignatureCheck],
@@ -536,8 +537,9 @@ class Channel:
         while rest:
             if prepared is None:
                 # The block's signatures are checked before the cutting lock, while
-                # another thread may be committing: they depend on the configuration
-                # only, and it is read again under the lock.
+                # another thread may be committing; under the lock they are checked
+                # again if the configuration changed meanwhile, or if the block's time
+                # cannot be the time they were checked at (see ``_commit``).
                 config = self.config()
                 own = _fill_block(rest, config.batch.max_count, config.batch.max_bytes)
                 if own is None:
@@ -555,9 +557,8 @@ class Channel:
                     raise LedgerError(f"no channel {self.channel_id}")
                 current = self._decoded_config(bytes(row[0]))
                 if queued:
-                    self._cut_locked(current)
-                    continue
-                if current is not config:  # a new configuration: check again under it
+                    break  # the rest join the queue behind what is there
+                if current.sequence != config.sequence:  # check again under the new one
                     prepared = None
                     continue
                 committed = self._commit_checked(batch, checks, config, at)
@@ -597,16 +598,26 @@ class Channel:
         deadline = time.monotonic() + timeout
         found: dict[str, Receipt] = {}
         pause = 0.0005
+        retried = False
         while True:
             # Receipts, the configuration and the queue through one connection.
             missing = [t for t in tx_ids if t not in found]
-            with self.store.reads(self.channel_id) as reads:
-                if missing:
-                    found.update(reads.receipts(missing))
-                if len(found) == len(tx_ids):
-                    return found
-                row = reads.channel_row()
-                count, oldest = reads.pending_summary()
+            try:
+                with self.store.reads(self.channel_id) as reads:
+                    if missing:
+                        found.update(reads.receipts(missing))
+                    if len(found) == len(tx_ids):
+                        return found
+                    row = reads.channel_row()
+                    count, oldest = reads.pending_summary()
+            except Exception as exc:
+                # The transactions are queued and may commit: a read that failed on a
+                # connection the server dropped is tried once more on a fresh one.
+                if retried or not self.store.is_database_error(exc):
+                    raise
+                retried = True
+                continue
+            retried = False
             if row is None:
                 raise LedgerError(f"no channel {self.channel_id}")
             config = self._decoded_config(bytes(row[0]))
@@ -684,9 +695,13 @@ class Channel:
         if previous is None or previous.number != height - 1:
             previous = writer.header(height - 1)
         assert previous is not None
-        at = max(at, previous.timestamp)
-        if current.sequence != config.sequence or (checks is not None and any(
-                b[0] is not None and b[0] not in present for b in batch)):
+        # The block's time is when its checks ran, unless that is before the previous
+        # block's: then the checks run again at the block's time, which the audit replays
+        # them at (a certificate may have expired, or become valid, in between).
+        checked_at, at = at, max(at, previous.timestamp)
+        if current.sequence != config.sequence or checked_at != at or (
+                checks is not None and any(b[0] is not None and b[0] not in present
+                                           for b in batch)):
             config = current
             checks = None
         kept = [(b, i) for i, b in enumerate(batch) if b[0] is None or b[0] in present]
@@ -811,6 +826,8 @@ class Channel:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+        if self._owns_store:
+            self.store.close()
 
 
 def _check_orderer(config: ChannelConfig, orderer: SigningIdentity, at: dt.datetime,

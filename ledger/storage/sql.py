@@ -169,7 +169,7 @@ _RECEIPTS = select(TransactionRow.tx_id, TransactionRow.block, TransactionRow.tx
                    TransactionRow.leaf_count).where(
     TransactionRow.channel_id == bindparam("channel"),
     TransactionRow.tx_id.in_(bindparam("tx_ids", expanding=True))).order_by(
-    TransactionRow.block.desc())
+    TransactionRow.block.desc(), TransactionRow.tx_num.desc())
 _PENDING_SUMMARY = select(func.count(), func.min(PendingRow.received_at)).where(
     PendingRow.channel_id == bindparam("channel"))
 _PENDING_PRESENT = select(PendingRow.seq, PendingRow.tx_id).where(
@@ -617,6 +617,21 @@ class _KeptReads:
                                           read_only_session)
 
 
+class _PoolShare:
+    """The read connections kept out of one pool, by every store on it: capped per pool,
+    so that writers always find connections."""
+
+    __slots__ = ("kept", "reserved")
+
+    def __init__(self) -> None:
+        self.kept: set[weakref.finalize[Any, Any]] = set()
+        self.reserved = 0  # being opened
+
+
+_SHARES: weakref.WeakKeyDictionary[Any, _PoolShare] = weakref.WeakKeyDictionary()
+_SHARES_LOCK = threading.Lock()
+
+
 class SqlLedgerStore:
     """Everything the channel reads and writes, on one SQLAlchemy engine."""
 
@@ -628,7 +643,6 @@ class SqlLedgerStore:
         self._local = threading.local()
         self._kept_lock = threading.Lock()
         self._kept: set[weakref.finalize[Any, Any]] = set()  # of this store's connections
-        self._reserved = 0  # kept connections being opened
         self._closed = False
 
     @contextmanager
@@ -642,8 +656,9 @@ class SqlLedgerStore:
         or lock between uses. A nested use, and a thread beyond the pool's share, check
         out a connection as before. A database error while it is in use discards the
         kept connection (an error of the caller's own, such as a contract refusing a
-        proposal, leaves it in use); one idle for a while is pinged first, as the pool
-        would, so a restarted server costs no failed read."""
+        proposal, leaves it in use); one idle for ``PING_AFTER`` seconds is pinged first,
+        as the pool would. A session the server ends between two closer uses fails that
+        one use (``is_database_error``), and the next gets a fresh connection."""
         kept = self._kept_reads()
         if kept is None:
             with self.engine.connect() as conn:
@@ -654,7 +669,7 @@ class SqlLedgerStore:
         try:
             yield _Reads(conn, channel)
         except Exception as exc:
-            if self._database_error(conn, exc):
+            if self.is_database_error(exc):
                 self._discard(kept)
             else:
                 self._end_use(kept)
@@ -667,9 +682,9 @@ class SqlLedgerStore:
         finally:
             kept.in_use = False
 
-    @staticmethod
-    def _database_error(conn: Connection, exc: Exception) -> bool:
-        dbapi: Any = conn.dialect.loaded_dbapi
+    def is_database_error(self, exc: Exception) -> bool:
+        """Whether ``exc`` came from the database or its driver (not from the caller)."""
+        dbapi: Any = self.engine.dialect.loaded_dbapi
         return isinstance(exc, (SQLAlchemyError, dbapi.Error))
 
     def _end_use(self, kept: _KeptReads) -> None:
@@ -696,19 +711,23 @@ class SqlLedgerStore:
         pool = self.engine.pool
         if not isinstance(pool, QueuePool):  # e.g. SQLite in memory: one connection
             return None
-        with self._kept_lock:
-            self._kept = {f for f in self._kept if f.alive}
+        with _SHARES_LOCK:
+            share = _SHARES.get(pool)
+            if share is None:
+                share = _SHARES[pool] = _PoolShare()
+            share.kept = {f for f in share.kept if f.alive}
             # Kept connections stay checked out for their thread's life: leave at least
-            # two of the pool's steady connections to writers and other readers.
-            if len(self._kept) + self._reserved >= max(1, pool.size() - 2):
+            # two of the pool's steady connections to writers and other readers (so a
+            # pool of fewer than three keeps none).
+            if len(share.kept) + share.reserved >= pool.size() - 2:
                 self._local.no_share = True
                 return None
-            self._reserved += 1
+            share.reserved += 1
         try:
             conn = self.engine.connect()
         except BaseException:
-            with self._kept_lock:
-                self._reserved -= 1
+            with _SHARES_LOCK:
+                share.reserved -= 1
             raise
         postgresql = conn.dialect.name == "postgresql"
         try:
@@ -723,14 +742,17 @@ class SqlLedgerStore:
             if postgresql:
                 conn.invalidate()  # it may have become read-only
             conn.close()
-            with self._kept_lock:
-                self._reserved -= 1
+            with _SHARES_LOCK:
+                share.reserved -= 1
             raise
+        with _SHARES_LOCK:
+            share.reserved -= 1
+            share.kept.add(kept.finalizer)
         with self._kept_lock:
-            self._reserved -= 1
             if self._closed:
                 kept.finalizer()
                 return None
+            self._kept = {f for f in self._kept if f.alive}
             self._kept.add(kept.finalizer)
         self._local.kept = kept
         return kept
@@ -750,7 +772,7 @@ class SqlLedgerStore:
             finally:
                 cursor.close()
         except Exception as exc:
-            if not self._database_error(kept.conn, exc):
+            if not self.is_database_error(exc):
                 raise
             self._discard(kept)
             return False

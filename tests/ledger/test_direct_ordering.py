@@ -121,18 +121,59 @@ def test_submit_raises_for_an_invalid_transaction_committed_directly(
     assert net.store.pending_summary(CHANNEL)[0] == 0
 
 
-def test_queued_transactions_are_committed_before_own_ones(make_net: Any) -> None:
-    net = make_net(max_count=2, timeout_ms=60_000)
+def test_own_transactions_join_the_queue_behind_queued_ones(
+        make_net: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = make_net(max_count=2, timeout_ms=50)
     queued = anchor(net, "queued/1")
     # Queued by another process (or thread): one transaction, not a full block.
     net.store.enqueue(CHANNEL, queued.tx_id, queued.encode())
+    spy = QueueSpy(net.store, monkeypatch)
     own = [anchor(net, "own/1"), anchor(net, "own/2")]
-    receipts = net.channel.submit_endorsed(own)
+    receipts = net.channel.submit_endorsed(own, timeout=30)
+    # First in, first out: the queued transaction, then the submitter's, in order.
+    assert spy.queued == [t.tx_id for t in own]
     queued_receipt = net.store.receipt(CHANNEL, queued.tx_id)
     assert queued_receipt is not None and queued_receipt.code == "VALID"
-    assert all(queued_receipt.block < receipts[t.tx_id].block for t in own)
-    assert {receipts[t.tx_id].block for t in own} == {queued_receipt.block + 1}
+    order = [(r.block, r.tx_num) for r in (queued_receipt, *(receipts[t.tx_id] for t in own))]
+    assert order == sorted(order)
+    assert all(receipts[t.tx_id].code == "VALID" for t in own)
     assert net.store.pending_summary(CHANNEL)[0] == 0
+
+
+def test_checks_run_again_when_the_block_is_later_than_they_were(
+        make_net: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block's time is never before the previous block's. If the own batch was
+    checked at an earlier time, it is checked again at the block's time, which the
+    audit replays it at: a creator certificate that expired in between is refused."""
+    import datetime as dt
+    import time
+
+    from crypto.sm2 import SM2PrivateKey
+    from ledger.msp import Identity, SigningIdentity
+
+    net = make_net(max_count=1)
+    school = net.orgs["School"]
+    key = SM2PrivateKey.generate()
+    expiry = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).replace(microsecond=0)
+    certificate = school.ca.issue("client", "School short-lived client", key.public_key(),
+                                  not_after=expiry)
+    short = SigningIdentity.of(Identity("School", "client", certificate), key)
+    mine = net.channel.endorse(short, "anchoring", "anchor", canonical_json(
+        [{"key": "short/1", "digest": "00" * 32}]).decode())
+    config = net.channel.config()
+    checked_at = dt.datetime.now(dt.UTC)
+    batch = [(None, mine.tx_id, mine.encode(), False, checked_at)]
+    checks = net.channel._check(batch, config, checked_at)
+    assert [c.code.value for c in checks] == ["VALID"]
+    time.sleep(max(0.0, (expiry - dt.datetime.now(dt.UTC)).total_seconds()) + 1.2)
+    net.channel.submit_endorsed([anchor(net, "later/1")])  # a block after the expiry
+    with net.channel._lock:
+        committed = net.channel._commit_checked(batch, checks, config, checked_at)
+    assert committed is not None
+    header, [receipt] = committed
+    assert header.timestamp > expiry
+    assert receipt.code == "BAD_CREATOR"
+    assert audit_channel(net.store, CHANNEL, ["anchoring"]).ok
 
 
 def test_a_resubmitted_transaction_answers_with_its_first_receipt(

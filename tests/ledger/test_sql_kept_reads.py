@@ -287,6 +287,57 @@ def test_threads_beyond_the_pools_share_check_out_as_before(database_url: str) -
     engine.dispose()
 
 
+def _engine_with_channel(database_url: str, **pool: Any) -> Engine:
+    engine = make_engine(database_url, **pool)
+    LedgerBase.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(ChannelRow), [{
+            "channel_id": CHANNEL, "config": b"config", "height": 1, "tree_size": 0,
+            "created_at": dt.datetime.now(dt.UTC)}])
+    return engine
+
+
+def test_a_pool_too_small_to_share_keeps_nothing(database_url: str) -> None:
+    # With one connection in the pool, a kept one would leave the block writer none.
+    engine = _engine_with_channel(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    store = SqlLedgerStore(engine)
+    try:
+        with store.reads(CHANNEL) as reads:
+            assert reads.channel_row()[1] == 1
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with store.block_writer(CHANNEL) as writer:
+            assert writer.channel_row()[1] == 1
+    finally:
+        store.close()
+        engine.dispose()
+
+
+def test_the_share_is_counted_per_pool_not_per_store(database_url: str) -> None:
+    engine = _engine_with_channel(database_url, pool_size=4, max_overflow=10)
+    stores = [SqlLedgerStore(engine) for _ in range(3)]
+    start, done = threading.Barrier(4, timeout=30), threading.Event()
+
+    def use_and_hold(store: SqlLedgerStore) -> None:
+        _use(store)
+        start.wait()
+        done.wait(30)
+
+    threads = [threading.Thread(target=use_and_hold, args=(s,)) for s in stores]
+    try:
+        for thread in threads:
+            thread.start()
+        start.wait()
+        # A pool of 4 leaves 2 to writers: 2 kept in all, whatever the number of stores.
+        assert engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+        for store in stores:
+            store.close()
+        engine.dispose()
+
+
 def test_snapshot_and_block_writer_check_out_fresh_connections(
         store: SqlLedgerStore, checkouts: list[int]) -> None:
     with store.reads(CHANNEL) as reads:

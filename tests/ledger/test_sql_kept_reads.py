@@ -25,14 +25,19 @@ from ledger.storage.sql import ChannelRow, LedgerBase, SqlLedgerStore
 CHANNEL = "archives"
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+def engine_with_channel(database_url: str, **pool: Any) -> Engine:
+    engine = make_engine(database_url, **pool)
     LedgerBase.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(ChannelRow), [{
             "channel_id": CHANNEL, "config": b"config", "height": 1, "tree_size": 0,
             "created_at": dt.datetime.now(dt.UTC)}])
+    return engine
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = engine_with_channel(database_url)
     yield engine
     engine.dispose()
 
@@ -259,12 +264,7 @@ def test_close_returns_every_kept_connection(engine: Engine, store: SqlLedgerSto
 
 
 def test_threads_beyond_the_pools_share_check_out_as_before(database_url: str) -> None:
-    engine = make_engine(database_url, pool_size=3, max_overflow=10)
-    LedgerBase.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(ChannelRow), [{
-            "channel_id": CHANNEL, "config": b"config", "height": 1, "tree_size": 0,
-            "created_at": dt.datetime.now(dt.UTC)}])
+    engine = engine_with_channel(database_url, pool_size=3, max_overflow=10)
     store = SqlLedgerStore(engine)
     start, done = threading.Barrier(5, timeout=30), threading.Event()
 
@@ -287,19 +287,9 @@ def test_threads_beyond_the_pools_share_check_out_as_before(database_url: str) -
     engine.dispose()
 
 
-def _engine_with_channel(database_url: str, **pool: Any) -> Engine:
-    engine = make_engine(database_url, **pool)
-    LedgerBase.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(ChannelRow), [{
-            "channel_id": CHANNEL, "config": b"config", "height": 1, "tree_size": 0,
-            "created_at": dt.datetime.now(dt.UTC)}])
-    return engine
-
-
 def test_a_pool_too_small_to_share_keeps_nothing(database_url: str) -> None:
     # With one connection in the pool, a kept one would leave the block writer none.
-    engine = _engine_with_channel(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    engine = engine_with_channel(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
     store = SqlLedgerStore(engine)
     try:
         with store.reads(CHANNEL) as reads:
@@ -313,7 +303,7 @@ def test_a_pool_too_small_to_share_keeps_nothing(database_url: str) -> None:
 
 
 def test_the_share_is_counted_per_pool_not_per_store(database_url: str) -> None:
-    engine = _engine_with_channel(database_url, pool_size=4, max_overflow=10)
+    engine = engine_with_channel(database_url, pool_size=4, max_overflow=10)
     stores = [SqlLedgerStore(engine) for _ in range(3)]
     start, done = threading.Barrier(4, timeout=30), threading.Event()
 

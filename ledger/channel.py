@@ -659,8 +659,9 @@ class Channel:
 
     def _check(self, batch: Sequence[_BatchItem], config: ChannelConfig, at: dt.datetime
                ) -> list[SignatureCheck]:
-        """The state-independent checks of a batch of normal transactions (outside the
-        database lock: the committer runs them again if the configuration changed)."""
+        """The state-independent checks of a batch of normal transactions, at ``at``
+        (outside the database lock: the committer runs them again if the configuration
+        changed or the block cannot have the time they were checked at)."""
         return check_signatures_parallel([b[2] for b in batch], config, self.contracts,
                                          self.identities, at, self._pool,
                                          self._known([b[1] for b in batch]))

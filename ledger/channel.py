@@ -540,8 +540,10 @@ class Channel:
                 # another thread may be committing; under the lock they are checked
                 # again if the configuration changed meanwhile, or if the block's time
                 # cannot be the time they were checked at (see ``_commit``).
-                config = self.config()
-                own = _fill_block(rest, config.batch.max_count, config.batch.max_bytes)
+                # Nothing is checked for a batch that would only join the queue.
+                config, queued = self._config_and_queued()
+                own = None if queued else _fill_block(rest, config.batch.max_count,
+                                                      config.batch.max_bytes)
                 if own is None:
                     break
                 at = dt.datetime.now(dt.UTC)
@@ -550,12 +552,7 @@ class Channel:
                 prepared = (config, batch, self._check(batch, config, at), at)
             config, batch, checks, at = prepared
             with self._lock:
-                with self.store.reads(self.channel_id) as reads:
-                    row = reads.channel_row()
-                    queued, _ = reads.pending_summary()
-                if row is None:
-                    raise LedgerError(f"no channel {self.channel_id}")
-                current = self._decoded_config(bytes(row[0]))
+                current, queued = self._config_and_queued()
                 if queued:
                     break  # the rest join the queue behind what is there
                 if current.sequence != config.sequence:  # check again under the new one
@@ -573,6 +570,15 @@ class Channel:
                 with self.store.reads(self.channel_id) as reads:
                     receipts.update(reads.receipts(duplicates))
         return receipts, rest
+
+    def _config_and_queued(self) -> tuple[ChannelConfig, int]:
+        """The channel's configuration and how many transactions are queued."""
+        with self.store.reads(self.channel_id) as reads:
+            row = reads.channel_row()
+            queued, _ = reads.pending_summary()
+        if row is None:
+            raise LedgerError(f"no channel {self.channel_id}")
+        return self._decoded_config(bytes(row[0])), queued
 
     def _remember_encoded(self, tx: Transaction, envelope: bytes) -> None:
         """Keep ``tx`` and the envelope it was queued as until it is committed (see

@@ -129,7 +129,14 @@ def test_own_transactions_join_the_queue_behind_queued_ones(
     net.store.enqueue(CHANNEL, queued.tx_id, queued.encode())
     spy = QueueSpy(net.store, monkeypatch)
     own = [anchor(net, "own/1"), anchor(net, "own/2")]
+    checked: list[int] = []
+    check = net.channel._check
+    monkeypatch.setattr(net.channel, "_check", lambda batch, *rest: (
+        checked.append(len(batch)), check(batch, *rest))[1])
     receipts = net.channel.submit_endorsed(own, timeout=30)
+    # Only the queue's cutter checked, once per block it cut ([queued, own/1], [own/2]):
+    # nothing was checked ahead for a batch that only joined the queue.
+    assert checked == [2, 1]
     # First in, first out: the queued transaction, then the submitter's, in order.
     assert spy.queued == [t.tx_id for t in own]
     queued_receipt = net.store.receipt(CHANNEL, queued.tx_id)

@@ -108,6 +108,10 @@ def test_a_transaction_said_to_decode_to_itself_does(
     assert decoded.results.signed_bytes() == tx.results.signed_bytes()
 
 
+# The ``anchor`` argument of the one-entry transactions below.
+ONE_ENTRY = canonical_json([{"key": "k1", "digest": sm3(b"1").hex()}]).decode()
+
+
 def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     decoded: list[bytes] = []
     original = Transaction.decode.__func__  # type: ignore[attr-defined]
@@ -124,8 +128,7 @@ def test_the_committer_validates_the_submitted_transaction_without_parsing_it_ag
         net: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     decoded = _count_decodes(monkeypatch)
     client = net.orgs["School"].role("client")
-    receipt = net.channel.submit(client, "anchoring", "anchor", canonical_json(
-        [{"key": "k1", "digest": sm3(b"1").hex()}]).decode())
+    receipt = net.channel.submit(client, "anchoring", "anchor", ONE_ENTRY)
     assert receipt.code == ValidationCode.VALID.value
     assert decoded == []
     assert not net.channel._encoded  # nothing kept once committed
@@ -134,8 +137,7 @@ def test_the_committer_validates_the_submitted_transaction_without_parsing_it_ag
 def test_a_queued_envelope_other_than_the_submitted_bytes_is_parsed_and_refused(
         net: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     client = net.orgs["School"].role("client")
-    tx = net.channel.endorse(client, "anchoring", "anchor", canonical_json(
-        [{"key": "k1", "digest": sm3(b"1").hex()}]).decode())
+    tx = net.channel.endorse(client, "anchoring", "anchor", ONE_ENTRY)
     forged_signature = dataclasses.replace(tx, signature=tx.endorsements[0].signature)
     net.channel._remember_encoded(tx, tx.encode())
     decoded = _count_decodes(monkeypatch)
@@ -148,8 +150,7 @@ def test_a_queued_envelope_other_than_the_submitted_bytes_is_parsed_and_refused(
 def test_a_submitted_transaction_unlike_its_decoding_is_parsed_before_it_is_validated(
         net: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     client = net.orgs["School"].role("client")
-    tx = net.channel.endorse(client, "anchoring", "anchor", canonical_json(
-        [{"key": "k1", "digest": sm3(b"1").hex()}]).decode())
+    tx = net.channel.endorse(client, "anchoring", "anchor", ONE_ENTRY)
     (key, value), = tx.results.rwset.writes
     odd = dataclasses.replace(tx, results=dataclasses.replace(
         tx.results, rwset=dataclasses.replace(tx.results.rwset,
@@ -175,8 +176,7 @@ def test_both_endorsers_simulate_and_sign_the_same_results(
     anchor.__ledger_kind__ = "transaction"  # type: ignore[attr-defined]
     monkeypatch.setattr(AnchoringContract, "anchor", anchor)
     client = net.orgs["School"].role("client")
-    tx = net.channel.endorse(client, "anchoring", "anchor", canonical_json(
-        [{"key": "k1", "digest": sm3(b"1").hex()}]).decode())
+    tx = net.channel.endorse(client, "anchoring", "anchor", ONE_ENTRY)
     assert len(tx.endorsements) == len(simulated) == 2
     assert len({e.endorser for e in tx.endorsements}) == 2
     config = net.channel.config()
@@ -200,8 +200,7 @@ def test_endorsers_that_disagree_endorse_nothing(net: Network,
     monkeypatch.setattr(AnchoringContract, "anchor", anchor)
     client = net.orgs["School"].role("client")
     with pytest.raises(LedgerError, match="different results"):
-        net.channel.endorse(client, "anchoring", "anchor", canonical_json(
-            [{"key": "k1", "digest": sm3(b"1").hex()}]).decode())
+        net.channel.endorse(client, "anchoring", "anchor", ONE_ENTRY)
 
 
 # ------------------------------------------------------------- the contract's entries

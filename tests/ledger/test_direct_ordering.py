@@ -4,17 +4,22 @@ either path say exactly what the stored block says."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from crypto.sm2 import SM2PrivateKey
 from crypto.sm3 import sm3
 from ledger.audit import audit_channel
 from ledger.canonical import canonical_json
-from ledger.channel import Channel, TransactionRejected, _fill_block
+from ledger.channel import Channel, TransactionRejected, _config_transaction, _fill_block
 from ledger.config import BatchParameters
 from ledger.embedded import EmbeddedOrganisation
+from ledger.msp import Identity, SigningIdentity
 from ledger.storage.sql import Receipt, SqlLedgerStore
 from ledger.tx import Transaction
 from tests.ledger.network import Network, build_network
@@ -152,12 +157,6 @@ def test_checks_run_again_when_the_block_is_later_than_they_were(
     """A block's time is never before the previous block's. If the own batch was
     checked at an earlier time, it is checked again at the block's time, which the
     audit replays it at: a creator certificate that expired in between is refused."""
-    import datetime as dt
-    import time
-
-    from crypto.sm2 import SM2PrivateKey
-    from ledger.msp import Identity, SigningIdentity
-
     net = make_net(max_count=1)
     school = net.orgs["School"]
     key = SM2PrivateKey.generate()
@@ -222,10 +221,8 @@ def test_blocks_are_cut_by_bytes_too(make_net: Any, monkeypatch: pytest.MonkeyPa
 def test_a_queued_configuration_update_is_committed_first(make_net: Any) -> None:
     net = make_net(max_count=1)
     config = net.channel.config()
-    from dataclasses import replace
     new = replace(config, sequence=config.sequence + 1,
                   batch=BatchParameters(max_count=2, timeout_ms=50))
-    from ledger.channel import _config_transaction
     admins = [net.orgs["Ministry"].role("admin"), net.orgs["Province"].role("admin")]
     update = _config_transaction(new, admins[0], admins, "update")
     net.store.enqueue(CHANNEL, update.tx_id, update.encode(), config_tx=True)

@@ -188,9 +188,10 @@ def test_a_broken_connection_is_never_reused(store: SqlLedgerStore) -> None:
     with store.reads(CHANNEL) as reads:
         broken, driver = reads.conn, driver_of(reads)
     driver.close()  # as if the server had gone away between two uses
-    with pytest.raises(Exception), store.reads(CHANNEL) as reads:  # noqa: B017
+    with pytest.raises(Exception) as raised, store.reads(CHANNEL) as reads:
         assert reads.conn is broken
         reads.channel_row()
+    assert store.is_database_error(raised.value)  # the driver's, not the test's assert
     with store.reads(CHANNEL) as reads:
         assert reads.conn is not broken
         assert reads.channel_row()[1] == 1

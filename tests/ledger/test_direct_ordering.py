@@ -152,8 +152,7 @@ def test_own_transactions_join_the_queue_behind_queued_ones(
     assert net.store.pending_summary(CHANNEL)[0] == 0
 
 
-def test_checks_run_again_when_the_block_is_later_than_they_were(
-        make_net: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checks_run_again_when_the_block_is_later_than_they_were(make_net: Any) -> None:
     """A block's time is never before the previous block's. If the own batch was
     checked at an earlier time, it is checked again at the block's time, which the
     audit replays it at: a creator certificate that expired in between is refused."""
